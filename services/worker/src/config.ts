@@ -1,0 +1,76 @@
+export interface WorkerConfig {
+  /** The queue the worker consumes. */
+  readonly queueUrl: string;
+  /** Where malformed messages are sent, with the reason as a message attribute. */
+  readonly dlqUrl: string;
+  /** How many jobs run at once. */
+  readonly concurrency: number;
+  /** A job running longer than this fails (and is retried). */
+  readonly jobTimeoutSeconds: number;
+  /** Visibility timeout of received messages; extended by a heartbeat while a job runs. */
+  readonly visibilityTimeoutSeconds: number;
+  /** On SIGTERM, in-flight jobs get this long to finish before their messages are handed back. */
+  readonly shutdownTimeoutSeconds: number;
+  /** ECS agent endpoint for task scale-in protection; undefined outside ECS. */
+  readonly ecsAgentUri: string | undefined;
+}
+
+export class ConfigError extends Error {}
+
+export const workerConfigDefaults = {
+  concurrency: 4,
+  jobTimeoutSeconds: 300,
+  visibilityTimeoutSeconds: 30,
+  // ECS stops the task with SIGKILL 120 s (the service's stop timeout) after SIGTERM: finish well before.
+  shutdownTimeoutSeconds: 90,
+} as const;
+
+export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
+  return {
+    queueUrl: requiredUrl(env, 'QUEUE_URL'),
+    dlqUrl: requiredUrl(env, 'DLQ_URL'),
+    concurrency: integer(env, 'CONCURRENCY', workerConfigDefaults.concurrency, 1, 100),
+    jobTimeoutSeconds: integer(env, 'JOB_TIMEOUT_SECONDS', workerConfigDefaults.jobTimeoutSeconds, 1, 43_200),
+    visibilityTimeoutSeconds: integer(
+      env,
+      'VISIBILITY_TIMEOUT_SECONDS',
+      workerConfigDefaults.visibilityTimeoutSeconds,
+      2,
+      43_200,
+    ),
+    shutdownTimeoutSeconds: integer(
+      env,
+      'SHUTDOWN_TIMEOUT_SECONDS',
+      workerConfigDefaults.shutdownTimeoutSeconds,
+      1,
+      3_600,
+    ),
+    ecsAgentUri: optionalUrl(env, 'ECS_AGENT_URI'),
+  };
+}
+
+function requiredUrl(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is required: the URL of the SQS queue`);
+  return checkedUrl(name, value);
+}
+
+function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? checkedUrl(name, value) : undefined;
+}
+
+function checkedUrl(name: string, value: string): string {
+  if (!URL.canParse(value)) throw new ConfigError(`${name} must be a URL, got "${value}"`);
+  return value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}

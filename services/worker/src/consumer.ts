@@ -1,0 +1,261 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkerConfig } from './config.js';
+import { DeleteBatcher } from './delete-batcher.js';
+import { defaultHandlers, handlerFor, type HandlerRegistry } from './handlers/registry.js';
+import { parseJobMessage } from './jobs.js';
+import { errorMessage, type Logger } from './log.js';
+import { noTaskProtection, type TaskProtection } from './task-protection.js';
+
+const WAIT_TIME_SECONDS = 20; // the SQS maximum long poll: fewest empty receives
+const MAX_MESSAGES_PER_RECEIVE = 10; // the SQS maximum
+const MAX_RECEIVE_BACKOFF_MS = 20_000;
+const MAX_RETRY_DELAY_SECONDS = 60;
+
+export type ConsumerConfig = Pick<
+  WorkerConfig,
+  'queueUrl' | 'dlqUrl' | 'concurrency' | 'jobTimeoutSeconds' | 'visibilityTimeoutSeconds' | 'shutdownTimeoutSeconds'
+>;
+
+export interface ConsumerOptions {
+  readonly client: SQSClient;
+  readonly config: ConsumerConfig;
+  readonly logger: Logger;
+  /** @default the shipped handlers */
+  readonly handlers?: HandlerRegistry;
+  /** @default none (outside ECS) */
+  readonly taskProtection?: TaskProtection;
+}
+
+export interface RunningConsumer {
+  /**
+   * Stops receiving, lets in-flight jobs finish (for up to shutdownTimeoutSeconds, then hands their
+   * messages back), flushes the pending deletes and settles when all of that is done.
+   */
+  stop(): Promise<void>;
+  /** Settles when the consumer has stopped (after stop(), or if it fails). */
+  readonly stopped: Promise<void>;
+}
+
+/** Starts the job loop. The CLI (main.ts) and the benchmark both run exactly this. */
+export function startConsumer(options: ConsumerOptions): RunningConsumer {
+  return new QueueConsumer(options);
+}
+
+class QueueConsumer implements RunningConsumer {
+  readonly stopped: Promise<void>;
+  private stopping = false;
+  private readonly receiveAbort = new AbortController();
+  /** Aborted when the shutdown deadline passes: handlers stop, their messages are handed back. */
+  private readonly shutdownAbort = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  private wakeLoop: (() => void) | undefined;
+  private readonly client: SQSClient;
+  private readonly config: ConsumerConfig;
+  private readonly logger: Logger;
+  private readonly handlers: HandlerRegistry;
+  private readonly taskProtection: TaskProtection;
+  private readonly deleter: DeleteBatcher;
+
+  constructor(options: ConsumerOptions) {
+    this.client = options.client;
+    this.config = options.config;
+    this.logger = options.logger;
+    this.handlers = options.handlers ?? defaultHandlers;
+    this.taskProtection = options.taskProtection ?? noTaskProtection;
+    this.deleter = new DeleteBatcher(this.client, this.config.queueUrl, this.logger);
+    this.stopped = this.run();
+  }
+
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.receiveAbort.abort();
+      this.wake();
+    }
+    return this.stopped;
+  }
+
+  private async run(): Promise<void> {
+    let consecutiveFailures = 0;
+    while (!this.stopping) {
+      // Receive only as many messages as there are free slots: a received message is never left
+      // waiting while its visibility timeout runs.
+      const free = this.config.concurrency - this.running.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        continue;
+      }
+      let messages: Message[];
+      try {
+        messages = await this.receive(Math.min(free, MAX_MESSAGES_PER_RECEIVE));
+        consecutiveFailures = 0;
+      } catch (error) {
+        if (this.stopping) break;
+        consecutiveFailures += 1;
+        const retryInMs = Math.min(MAX_RECEIVE_BACKOFF_MS, 500 * 2 ** consecutiveFailures);
+        this.logger.warn('receive.failed', { reason: errorMessage(error), retryInMs });
+        await sleep(retryInMs, undefined, { signal: this.receiveAbort.signal }).catch(() => undefined);
+        continue;
+      }
+      if (this.stopping) {
+        await this.handBack(messages);
+        break;
+      }
+      for (const message of messages) this.start(message);
+    }
+    await this.drain();
+    await this.deleter.flush();
+    await this.taskProtection.close();
+  }
+
+  private async receive(maxMessages: number): Promise<Message[]> {
+    const result = await this.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.config.queueUrl,
+        MaxNumberOfMessages: maxMessages,
+        WaitTimeSeconds: WAIT_TIME_SECONDS,
+        VisibilityTimeout: this.config.visibilityTimeoutSeconds,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+      { abortSignal: this.receiveAbort.signal },
+    );
+    return result.Messages ?? [];
+  }
+
+  private start(message: Message): void {
+    this.taskProtection.jobStarted();
+    const job = this.process(message).finally(() => {
+      this.running.delete(job);
+      this.taskProtection.jobFinished();
+      this.wake();
+    });
+    this.running.add(job);
+  }
+
+  private wake(): void {
+    const wake = this.wakeLoop;
+    this.wakeLoop = undefined;
+    wake?.();
+  }
+
+  private async process(message: Message): Promise<void> {
+    const messageId = message.MessageId;
+    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+    const parsed = parseJobMessage(message.Body);
+    if (!parsed.ok) {
+      // Retrying cannot fix a malformed message: straight to the DLQ, with the reason.
+      const reason = `malformed message: ${parsed.field} ${parsed.message}`;
+      this.logger.error('job.failed', { messageId, reason, action: 'dead_letter' });
+      await this.deadLetter(message, reason);
+      return;
+    }
+    const job = parsed.value;
+    const fields = { jobId: job.id, type: job.type, messageId, receiveCount };
+    const startedAt = performance.now();
+    const heartbeat = this.startHeartbeat(message);
+    const timeout = AbortSignal.timeout(this.config.jobTimeoutSeconds * 1000);
+    try {
+      this.logger.info('job.started', fields);
+      const result = await handlerFor(this.handlers, job.type)(job.payload, AbortSignal.any([timeout, this.shutdownAbort.signal]));
+      clearInterval(heartbeat);
+      this.logger.info('job.completed', { ...fields, durationMs: elapsedMs(startedAt), result });
+      this.deleter.delete(message.ReceiptHandle!);
+    } catch (error) {
+      clearInterval(heartbeat);
+      const shuttingDown = this.shutdownAbort.signal.aborted;
+      const reason = timeout.aborted
+        ? `timed out after ${this.config.jobTimeoutSeconds} s`
+        : shuttingDown
+          ? 'stopped by shutdown'
+          : errorMessage(error);
+      // Left on the queue: visible again after a short backoff (at once if we are shutting down);
+      // the redrive policy moves it to the DLQ after maxReceiveCount attempts.
+      const retryInSeconds = shuttingDown ? 0 : Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** receiveCount);
+      this.logger.error('job.failed', { ...fields, durationMs: elapsedMs(startedAt), reason, action: 'retry', retryInSeconds });
+      await this.changeVisibility(message, retryInSeconds);
+    }
+  }
+
+  /** Keeps a running job's message invisible: extends it every third of the visibility timeout. */
+  private startHeartbeat(message: Message): NodeJS.Timeout {
+    const intervalMs = Math.max(1_000, (this.config.visibilityTimeoutSeconds * 1000) / 3);
+    return setInterval(() => void this.changeVisibility(message, this.config.visibilityTimeoutSeconds), intervalMs);
+  }
+
+  private async changeVisibility(message: Message, seconds: number): Promise<void> {
+    try {
+      await this.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.config.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    } catch (error) {
+      this.logger.warn('message.visibility_failed', { messageId: message.MessageId, seconds, reason: errorMessage(error) });
+    }
+  }
+
+  private async deadLetter(message: Message, reason: string): Promise<void> {
+    try {
+      await this.client.send(
+        new SendMessageCommand({
+          QueueUrl: this.config.dlqUrl,
+          // SQS refuses an empty body; an empty message is still worth keeping for the record.
+          MessageBody: message.Body || '(empty)',
+          MessageAttributes: {
+            DeadLetterReason: { DataType: 'String', StringValue: reason },
+            SourceMessageId: { DataType: 'String', StringValue: message.MessageId ?? 'unknown' },
+          },
+        }),
+      );
+      this.deleter.delete(message.ReceiptHandle!);
+    } catch (error) {
+      // Not deleted: the message comes back and, after maxReceiveCount, the redrive policy moves it.
+      this.logger.error('message.dead_letter_failed', { messageId: message.MessageId, reason: errorMessage(error) });
+    }
+  }
+
+  /** Makes received messages that will not be processed visible again at once. */
+  private async handBack(messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await this.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.config.queueUrl,
+          Entries: messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+      this.logger.info('messages.handed_back', { count: messages.length });
+    } catch (error) {
+      this.logger.warn('messages.hand_back_failed', { count: messages.length, reason: errorMessage(error) });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running.size === 0) return;
+    this.logger.info('worker.draining', { inFlight: this.running.size });
+    const deadline = setTimeout(() => {
+      this.logger.warn('worker.shutdown_deadline', { inFlight: this.running.size });
+      this.shutdownAbort.abort();
+    }, this.config.shutdownTimeoutSeconds * 1000);
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    clearTimeout(deadline);
+  }
+}
+
+function elapsedMs(startedAt: number): number {
+  return Math.round(performance.now() - startedAt);
+}

@@ -1,0 +1,55 @@
+// The worker's entry point: `node dist/main.js` in the image, `npm run worker` from source.
+import { ConfigError, parseWorkerConfig, type WorkerConfig } from './config.js';
+import { startConsumer } from './consumer.js';
+import { createJsonLogger, errorMessage } from './log.js';
+import { createSqsClient } from './sqs-client.js';
+import { createTaskProtection, noTaskProtection } from './task-protection.js';
+
+const MAX_PROTECTION_MINUTES = 2_880; // the ECS agent's limit (48 h)
+
+async function main(): Promise<void> {
+  const logger = createJsonLogger();
+  let config: WorkerConfig;
+  try {
+    config = parseWorkerConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    logger.error('config.invalid', { reason: error.message });
+    process.exit(1);
+  }
+
+  const client = createSqsClient();
+  const taskProtection = config.ecsAgentUri
+    ? createTaskProtection({
+        agentUri: config.ecsAgentUri,
+        // Long enough for a job that runs to its timeout; renewed while jobs keep coming.
+        expiresInMinutes: Math.min(MAX_PROTECTION_MINUTES, Math.ceil(config.jobTimeoutSeconds / 60) + 1),
+        logger,
+      })
+    : noTaskProtection;
+  const consumer = startConsumer({ client, config, logger, taskProtection });
+  logger.info('worker.started', {
+    queueUrl: config.queueUrl,
+    concurrency: config.concurrency,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    taskProtection: Boolean(config.ecsAgentUri),
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info('worker.stopping', { signal });
+      void consumer.stop();
+    });
+  }
+  await consumer.stopped;
+  client.destroy();
+  logger.info('worker.stopped');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    createJsonLogger().error('worker.crashed', { reason: errorMessage(error) });
+    process.exit(1);
+  },
+);

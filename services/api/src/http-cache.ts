@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** For responses the edge (CloudFront) may cache. */
+export const CACHEABLE = 'public, max-age=60, stale-while-revalidate=300';
+
+/** A strong ETag: a hash of the exact bytes of the body. */
+export function strongEtag(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+}
+
+/** Sends a JSON body with Cache-Control and a strong ETag; answers 304 when the client already has it. */
+export function sendCacheableJson(request: FastifyRequest, reply: FastifyReply, value: unknown, cacheControl: string): FastifyReply {
+  const body = JSON.stringify(value);
+  const etag = strongEtag(body);
+  reply.header('cache-control', cacheControl).header('etag', etag);
+  if (matches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+  return reply.type('application/json; charset=utf-8').send(body);
+}
+
+// If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored.
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { handleError, sendError } from './errors.js';
+import type { JobQueue } from './job-queue.js';
+import { MAX_JOB_BYTES, jobRoutes } from './routes/jobs.js';
+import { healthRoutes } from './routes/health.js';
+import { searchRoutes } from './routes/search.js';
+import { versionRoutes } from './routes/version.js';
+import type { SearchIndex } from './search-index.js';
+
+// Longer than the ALB's 60 s idle timeout: the load balancer, not Node, must close idle
+// connections, or a request sent as Node closes the socket gets a 502 (Node's default is 5 s).
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+// Node requires headersTimeout above keepAliveTimeout for the same reason.
+export const HEADERS_TIMEOUT_MS = 66_000;
+
+export interface ServerDependencies {
+  readonly index: SearchIndex;
+  readonly queue: JobQueue;
+  readonly appVersion: string;
+  /** @default true (JSON lines on stdout) */
+  readonly logger?: boolean;
+}
+
+export function buildServer(deps: ServerDependencies): FastifyInstance {
+  const app = Fastify({
+    logger: deps.logger ?? true,
+    // One line per request (logged in onResponse below) instead of fastify's two.
+    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    requestIdLogLabel: 'requestId',
+    bodyLimit: MAX_JOB_BYTES,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // close() also ends idle keep-alive connections, so shutdown does not wait for them.
+    forceCloseConnections: 'idle',
+  });
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, durationMs: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 404, { error: 'not_found', message: 'no such route' }));
+
+  healthRoutes(app);
+  versionRoutes(app, deps.appVersion);
+  searchRoutes(app, deps.index);
+  jobRoutes(app, deps.queue);
+  return app;
+}

@@ -1,0 +1,61 @@
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+
+/** Properties of an {@link EdgeWebAcl}. */
+export interface EdgeWebAclProps {
+  /** Requests allowed from one IP address in any 5-minute window before it is blocked. */
+  readonly rateLimitPer5Minutes: number;
+  /** Prefix of the CloudWatch metric names of the ACL and its rules. */
+  readonly metricPrefix: string;
+}
+
+/**
+ * A WAF web ACL for a CloudFront distribution: AWS managed common and
+ * known-bad-inputs rule groups and a per-IP rate limit. CloudFront web ACLs
+ * must be created in us-east-1, so this construct belongs in a us-east-1 stack.
+ */
+export class EdgeWebAcl extends Construct {
+  /** The web ACL. */
+  public readonly webAcl: wafv2.CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: EdgeWebAclProps) {
+    super(scope, id);
+    const visibility = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName: `${props.metricPrefix}-${name}`,
+    });
+    const managed = (name: string, priority: number, countOnly: string[] = []): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: 'AWS',
+          name,
+          ruleActionOverrides: countOnly.length ? countOnly.map((rule) => ({ name: rule, actionToUse: { count: {} } })) : undefined,
+        },
+      },
+      visibilityConfig: visibility(name),
+    });
+
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'CLOUDFRONT',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('web-acl'),
+      rules: [
+        // The common rule set blocks request bodies over 8 KiB; the API accepts
+        // job bodies up to 256 KiB and enforces that limit itself.
+        managed('AWSManagedRulesCommonRuleSet', 0, ['SizeRestrictions_BODY']),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
+        {
+          name: 'RateLimitPerIp',
+          priority: 2,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: props.rateLimitPer5Minutes, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('rate-limit'),
+        },
+      ],
+    });
+  }
+}

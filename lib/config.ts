@@ -1,0 +1,191 @@
+// Typed configuration of the app, read from cdk.json context (overridable with
+// `-c`) and validated once, at the app's edge. Staging and production share one
+// schema: they differ only in values.
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { z } from 'zod';
+
+const KNOWN_REGIONS = new Set(RegionInfo.regions.map((r) => r.name));
+
+const account = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id, e.g. "123456789012"');
+const region = z.string().refine((r) => KNOWN_REGIONS.has(r), {
+  message: `expected a known AWS region, e.g. "eu-west-1" (known: ${[...KNOWN_REGIONS].sort().join(', ')})`,
+});
+const positiveInt = z.number().int().positive();
+const count = z.number().int().nonnegative();
+
+/** A min/max pair of task counts, with min ≤ max. */
+function scaling(minFloor: number) {
+  return z
+    .object({ minTasks: count.min(minFloor), maxTasks: positiveInt })
+    .refine((s) => s.minTasks <= s.maxTasks, {
+      message: 'expected minTasks ≤ maxTasks',
+      path: ['minTasks'],
+    });
+}
+
+const RETENTION_DAYS = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
+const logRetentionDays = z
+  .number()
+  .refine((d) => RETENTION_DAYS.includes(d), { message: `expected a CloudWatch Logs retention in days: ${RETENTION_DAYS.join(', ')}` })
+  .transform((d) => d as RetentionDays);
+
+const FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
+const cpu = z
+  .number()
+  .refine((c) => (FARGATE_CPU as readonly number[]).includes(c), { message: `expected a Fargate CPU value: ${FARGATE_CPU.join(', ')}` });
+
+const apiSchema = z.intersection(
+  scaling(1),
+  z.object({
+    cpu,
+    memoryMiB: positiveInt,
+    cpuTargetPercent: z.number().int().min(10).max(90),
+    requestsPerTargetPerMinute: positiveInt,
+  }),
+);
+
+const scheduleSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or dashes'),
+  cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'expected an EventBridge Scheduler expression: "cron(...)" or "rate(...)"'),
+  jobType: z.string().min(1),
+  payload: z.record(z.string(), z.unknown()),
+});
+
+const workerSchema = z.intersection(
+  scaling(0),
+  z.object({
+    cpu,
+    memoryMiB: positiveInt,
+    concurrency: z.number().int().min(1).max(64),
+    backlogPerTaskTarget: positiveInt,
+    jobTimeoutSeconds: z.number().int().min(1).max(3600),
+    maxReceiveCount: z.number().int().min(1).max(1000),
+    schedules: z.array(scheduleSchema).default([]),
+  }),
+);
+
+const edgeSchema = z
+  .object({
+    priceClass: z.enum(['PriceClass_All', 'PriceClass_200', 'PriceClass_100']).default('PriceClass_All'),
+    rateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
+    domainName: z.string().optional(),
+    certificateArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/, 'expected an ACM certificate ARN in us-east-1 (CloudFront requires it)')
+      .optional(),
+  })
+  .refine((e) => (e.domainName === undefined) === (e.certificateArn === undefined), {
+    message: 'expected domainName and certificateArn together (both or neither)',
+    path: ['domainName'],
+  });
+
+const alarmsSchema = z.object({
+  api5xxPercent: z.number().positive().max(100),
+  apiP99LatencyMs: positiveInt,
+  oldestMessageAgeSeconds: positiveInt,
+});
+
+const environmentSchema = z.object({
+  account,
+  region,
+  availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'expected an availability zone name, e.g. "eu-west-1a"')).min(2),
+  cloudFrontPrefixListId: z.string().regex(/^pl-[0-9a-f]{8,17}$/, 'expected a managed prefix list id, e.g. "pl-4fa04526"'),
+  logRetentionDays,
+  api: apiSchema,
+  worker: workerSchema,
+  edge: edgeSchema,
+  alarms: alarmsSchema,
+});
+
+const pipelineSchema = z.object({
+  account,
+  region,
+  repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected "owner/name"'),
+  branch: z.string().min(1),
+  connectionArn: z.string().regex(/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/.+$/, 'expected a CodeConnections connection ARN'),
+  guardrailTokenParameter: z.string().regex(/^\/[\w./-]+$/, 'expected an SSM parameter name starting with "/"'),
+  manualApproval: z.boolean(),
+  notificationEmail: z.string().email().optional(),
+  latencyBudgetMs: positiveInt,
+  jobBudgetSeconds: positiveInt,
+});
+
+export const configSchema = z.object({
+  pipeline: pipelineSchema,
+  staging: environmentSchema,
+  production: environmentSchema,
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+export type PipelineConfig = z.infer<typeof pipelineSchema>;
+export type ApiSizing = z.infer<typeof apiSchema>;
+export type WorkerSizing = z.infer<typeof workerSchema>;
+export type EdgeSettings = z.infer<typeof edgeSchema>;
+export type AlarmThresholds = z.infer<typeof alarmsSchema>;
+
+/** The configuration sections, each a top-level context key in cdk.json. */
+export const CONFIG_SECTIONS = ['pipeline', 'staging', 'production'] as const;
+
+/** A configuration error: the message names every bad key and what is expected. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Builds the configuration from the app's context: each section from its own
+ * context key (an object in cdk.json), then any `-c section.path.to.key=value`
+ * override on top (values are parsed as JSON where they parse, else kept as
+ * strings), then validates it all.
+ */
+export function loadConfig(context: Record<string, unknown>): AppConfig {
+  const raw: Record<string, unknown> = {};
+  for (const section of CONFIG_SECTIONS) raw[section] = structuredClone(context[section]);
+  const overrides = Object.keys(context)
+    .filter((key) => (CONFIG_SECTIONS as readonly string[]).includes(key.split('.')[0]) && key.includes('.'))
+    .sort();
+  for (const key of overrides) setPath(raw, key.split('.'), context[key]);
+  return parseConfig(raw);
+}
+
+/** Validates a raw configuration object; throws a ConfigError naming each bad key. */
+export function parseConfig(raw: unknown): AppConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${describe(issue)}`);
+  throw new ConfigError(
+    `Invalid br-fagq2 configuration (cdk.json context, or -c overrides):\n${problems.join('\n')}`,
+  );
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `missing value (expected ${issue.expected})`;
+  return issue.message;
+}
+
+/**
+ * Sets one override. `-c` values arrive as strings: a value replacing a string
+ * stays a string (an account id such as 012345678901 must not become a number);
+ * anything else is parsed as JSON where it parses (numbers, booleans, lists).
+ */
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  const leaf = path[path.length - 1];
+  node[leaf] = typeof value === 'string' && typeof node[leaf] !== 'string' ? parseJsonOrKeep(value) : value;
+}
+
+function parseJsonOrKeep(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}

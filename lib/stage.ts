@@ -1,0 +1,177 @@
+import * as path from 'node:path';
+import { CfnOutput, Duration, Stack, StackProps, Stage, StageProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Construct } from 'constructs';
+import { AccessLogBucket } from '../constructs/access-log-bucket';
+import { ApiService } from '../constructs/api-service';
+import { EdgeCache } from '../constructs/edge-cache';
+import { EdgeWebAcl } from '../constructs/edge-web-acl';
+import { Network } from '../constructs/network';
+import { QueueWorker } from '../constructs/queue-worker';
+import { EnvironmentConfig } from './config';
+import { acknowledgeStageFindings } from './compliance';
+import { TiersDashboard } from './dashboard';
+import { PROJECT, tag, TIER_IDS } from './tiers';
+
+/** The repository root: the services' Docker build contexts live under it. */
+const REPO_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * A stack whose availability zones come from configuration: the default getter
+ * looks them up in the account at synth, which needs credentials.
+ */
+class ConfiguredAzStack extends Stack {
+  private readonly configuredAzs: string[];
+
+  constructor(scope: Construct, id: string, props: StackProps & { readonly availabilityZones: string[] }) {
+    super(scope, id, props);
+    this.configuredAzs = props.availabilityZones;
+  }
+
+  override get availabilityZones(): string[] {
+    return this.configuredAzs;
+  }
+}
+
+/** Properties of a {@link DataProductStage}. */
+export interface DataProductStageProps extends StageProps {
+  /** The environment's settings: account, region, sizing, thresholds. */
+  readonly settings: EnvironmentConfig;
+  /** The release being deployed (a commit id); the API reports it at /v1/version. */
+  readonly appVersion: string;
+  /**
+   * Build arguments of the service images (e.g. NODE_IMAGE, the base image).
+   * @default - the Dockerfiles' defaults
+   */
+  readonly imageBuildArgs?: Record<string, string>;
+}
+
+/** The CfnOutputs of a stage that the release pipeline's checks read. */
+export interface DataProductOutputs {
+  readonly edgeUrl: CfnOutput;
+  readonly distributionId: CfnOutput;
+  readonly queueUrl: CfnOutput;
+  readonly deadLetterQueueUrl: CfnOutput;
+  readonly clusterName: CfnOutput;
+  readonly apiServiceName: CfnOutput;
+  readonly workerServiceName: CfnOutput;
+  readonly apiTargetGroupArn: CfnOutput;
+}
+
+/**
+ * The whole data product in one environment: the edge cache, the API tier and
+ * the background workers, wired together, plus a dashboard. Staging and
+ * production are both this class; they differ only in their settings.
+ *
+ * Two stacks: the edge's WAF web ACL, which CloudFront requires in us-east-1,
+ * and everything else in the environment's region.
+ */
+export class DataProductStage extends Stage {
+  /** The stack holding the tiers. */
+  public readonly tiersStack: Stack;
+  /** The us-east-1 stack holding the edge's web ACL. */
+  public readonly edgeWafStack: Stack;
+  /** What the pipeline's checks need to find the deployed stage. */
+  public readonly outputs: DataProductOutputs;
+
+  constructor(scope: Construct, id: string, props: DataProductStageProps) {
+    const { settings } = props;
+    super(scope, id, { ...props, env: { account: settings.account, region: settings.region } });
+    const label = `${PROJECT}-${id.toLowerCase()}`;
+    tag(this, 'project', PROJECT);
+    tag(this, 'stage', id.toLowerCase());
+
+    this.edgeWafStack = new Stack(this, 'EdgeWaf', {
+      env: { account: settings.account, region: 'us-east-1' },
+      crossRegionReferences: true,
+      description: `${label}: WAF web ACL of the ${TIER_IDS.edge} edge cache (CloudFront requires us-east-1)`,
+    });
+    const webAcl = new EdgeWebAcl(this.edgeWafStack, `${TIER_IDS.edge}-waf`, {
+      rateLimitPer5Minutes: settings.edge.rateLimitPer5Minutes,
+      metricPrefix: `${label}-${TIER_IDS.edge}`,
+    });
+    tag(this.edgeWafStack, 'tier', TIER_IDS.edge);
+
+    const stack = (this.tiersStack = new ConfiguredAzStack(this, 'Tiers', {
+      availabilityZones: settings.availabilityZones,
+      env: { account: settings.account, region: settings.region },
+      crossRegionReferences: true,
+      description: `${label}: ${TIER_IDS.edge} edge cache, ${TIER_IDS.api} API, ${TIER_IDS.worker} workers`,
+    }));
+    const retention = settings.logRetentionDays;
+    const network = new Network(stack, 'Network', { availabilityZones: settings.availabilityZones, flowLogRetention: retention });
+    const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    const accessLogs = new AccessLogBucket(stack, 'AccessLogs');
+    const image = (service: string) =>
+      ecs.ContainerImage.fromAsset(path.join(REPO_ROOT, 'services', service), { buildArgs: props.imageBuildArgs });
+
+    const worker = new QueueWorker(stack, TIER_IDS.worker, {
+      cluster,
+      subnets: network.workloadSubnets,
+      image: image('worker'),
+      minTasks: settings.worker.minTasks,
+      maxTasks: settings.worker.maxTasks,
+      cpu: settings.worker.cpu,
+      memoryMiB: settings.worker.memoryMiB,
+      concurrency: settings.worker.concurrency,
+      backlogPerTaskTarget: settings.worker.backlogPerTaskTarget,
+      jobTimeout: Duration.seconds(settings.worker.jobTimeoutSeconds),
+      maxReceiveCount: settings.worker.maxReceiveCount,
+      logRetention: retention,
+      maxOldestMessageAge: Duration.seconds(settings.alarms.oldestMessageAgeSeconds),
+      schedules: settings.worker.schedules.map((s) => ({ name: s.name, expression: s.cron, jobType: s.jobType, payload: s.payload })),
+    });
+
+    const api = new ApiService(stack, TIER_IDS.api, {
+      cluster,
+      subnets: network.workloadSubnets,
+      image: image('api'),
+      ingressPrefixListId: settings.cloudFrontPrefixListId,
+      accessLogBucket: accessLogs.bucket,
+      minTasks: settings.api.minTasks,
+      maxTasks: settings.api.maxTasks,
+      cpu: settings.api.cpu,
+      memoryMiB: settings.api.memoryMiB,
+      cpuTargetPercent: settings.api.cpuTargetPercent,
+      requestsPerTargetPerMinute: settings.api.requestsPerTargetPerMinute,
+      logRetention: retention,
+      rollback5xxPercent: settings.alarms.api5xxPercent,
+      rollbackP99Latency: Duration.millis(settings.alarms.apiP99LatencyMs),
+      environment: { QUEUE_URL: worker.queue.queueUrl, APP_VERSION: props.appVersion },
+    });
+    worker.queue.grantSendMessages(api.taskDefinition.taskRole);
+
+    const { domainName, certificateArn } = settings.edge;
+    const edge = new EdgeCache(stack, TIER_IDS.edge, {
+      loadBalancer: api.loadBalancer,
+      webAclArn: webAcl.webAcl.attrArn,
+      logBucket: accessLogs.bucket,
+      priceClass: settings.edge.priceClass as cloudfront.PriceClass,
+      domain:
+        domainName && certificateArn
+          ? { domainName, certificate: acm.Certificate.fromCertificateArn(stack, 'EdgeCertificate', certificateArn) }
+          : undefined,
+    });
+
+    tag(edge, 'tier', TIER_IDS.edge);
+    tag(api, 'tier', TIER_IDS.api);
+    tag(worker, 'tier', TIER_IDS.worker);
+    new TiersDashboard(stack, 'Dashboard', { dashboardName: label, edge, api, worker });
+
+    const output = (name: string, value: string, description: string) => new CfnOutput(stack, name, { value, description });
+    this.outputs = {
+      edgeUrl: output('EdgeUrl', `https://${domainName ?? edge.distribution.distributionDomainName}`, 'Public URL of the edge cache'),
+      distributionId: output('DistributionId', edge.distribution.distributionId, 'CloudFront distribution id (for invalidations)'),
+      queueUrl: output('QueueUrl', worker.queue.queueUrl, 'Job queue URL'),
+      deadLetterQueueUrl: output('DeadLetterQueueUrl', worker.deadLetterQueue.queueUrl, 'Dead-letter queue URL'),
+      clusterName: output('ClusterName', cluster.clusterName, 'ECS cluster name'),
+      apiServiceName: output('ApiServiceName', api.service.serviceName, 'ECS service of the API tier'),
+      workerServiceName: output('WorkerServiceName', worker.service.serviceName, 'ECS service of the worker tier'),
+      apiTargetGroupArn: output('ApiTargetGroupArn', api.targetGroup.targetGroupArn, 'Target group of the API tasks'),
+    };
+
+    acknowledgeStageFindings({ accessLogs, edge, api, worker, cluster, customDomain: domainName !== undefined });
+  }
+}

@@ -25,8 +25,10 @@ const reportSchema = z.object({
 
 /**
  * No unacknowledged cdk-nag finding: every entry of a plugin's `violations` in
- * validation-report.json fails the check, whatever its severity. Acknowledged findings
- * are listed apart (`suppressedViolations`) and pass. A plugin that crashed fails too.
+ * validation-report.json fails the check unless its severity is `info` (informational
+ * notes ask for no fix; cdk-nag's AwsSolutions pack emits only warnings and errors).
+ * Acknowledged findings are listed apart (`suppressedViolations`) and pass. A plugin
+ * that crashed fails the check too.
  */
 export function checkNagFindings(root: string): CheckResult {
   if (!existsSync(join(root, VALIDATION_REPORT_FILE))) {
@@ -40,6 +42,7 @@ export function checkNagFindings(root: string): CheckResult {
   }
   const problems: string[] = [];
   let acknowledged = 0;
+  let informational = 0;
   for (const plugin of report.pluginReports) {
     acknowledged += plugin.suppressedViolations?.length ?? 0;
     const crashed = plugin.metadata?.error;
@@ -47,6 +50,10 @@ export function checkNagFindings(root: string): CheckResult {
       problems.push(`plugin ${plugin.pluginName} failed to run: ${crashed}`);
     }
     for (const violation of plugin.violations) {
+      if (violation.severity === 'info') {
+        informational++;
+        continue;
+      }
       const constructs = violation.violatingConstructs ?? [];
       const where = constructs.length > 0 ? constructs.map((c) => c.constructPath ?? '?') : ['(no construct)'];
       for (const path of where) {
@@ -57,7 +64,7 @@ export function checkNagFindings(root: string): CheckResult {
   return fromProblems(
     'nag',
     problems,
-    `no unacknowledged cdk-nag finding in ${VALIDATION_REPORT_FILE} (${acknowledged} acknowledged)`,
+    `no unacknowledged cdk-nag finding in ${VALIDATION_REPORT_FILE} (${acknowledged} acknowledged, ${informational} informational)`,
     `unacknowledged cdk-nag findings in ${VALIDATION_REPORT_FILE}`,
   );
 }

@@ -52,7 +52,8 @@ export function startConsumer(options: ConsumerOptions): RunningConsumer {
 class QueueConsumer implements RunningConsumer {
   readonly stopped: Promise<void>;
   private stopping = false;
-  private readonly receiveAbort = new AbortController();
+  /** Aborted by stop(): ends a backoff sleep. An open long poll is left to return (see stop()). */
+  private readonly stopAbort = new AbortController();
   /** Aborted when the shutdown deadline passes: handlers stop, their messages are handed back. */
   private readonly shutdownAbort = new AbortController();
   private readonly running = new Set<Promise<void>>();
@@ -77,7 +78,10 @@ class QueueConsumer implements RunningConsumer {
   stop(): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
-      this.receiveAbort.abort();
+      // The open long poll (if any) is not aborted: SQS may already have handed it messages, which
+      // an aborted request would leave invisible for a whole visibility timeout. It returns within
+      // WaitTimeSeconds and whatever it brings is handed back at once (handBack).
+      this.stopAbort.abort();
       this.wake();
     }
     return this.stopped;
@@ -102,7 +106,7 @@ class QueueConsumer implements RunningConsumer {
         consecutiveFailures += 1;
         const retryInMs = Math.min(MAX_RECEIVE_BACKOFF_MS, 500 * 2 ** consecutiveFailures);
         this.logger.warn('receive.failed', { reason: errorMessage(error), retryInMs });
-        await sleep(retryInMs, undefined, { signal: this.receiveAbort.signal }).catch(() => undefined);
+        await sleep(retryInMs, undefined, { signal: this.stopAbort.signal }).catch(() => undefined);
         continue;
       }
       if (this.stopping) {
@@ -125,7 +129,6 @@ class QueueConsumer implements RunningConsumer {
         VisibilityTimeout: this.config.visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
       }),
-      { abortSignal: this.receiveAbort.signal },
     );
     return result.Messages ?? [];
   }

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError as ApiConfigError, parseApiConfig } from '../../services/api/src/config';
+import { ConfigError, parseWorkerConfig, workerConfigDefaults } from '../../services/worker/src/config';
+import { isEvent, spawnService } from './helpers';
+
+const queues = { QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs', DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-dlq' };
+
+describe('worker configuration', () => {
+  it('applies the defaults', () => {
+    expect(parseWorkerConfig(queues)).toEqual({
+      queueUrl: queues.QUEUE_URL,
+      dlqUrl: queues.DLQ_URL,
+      ...workerConfigDefaults,
+      ecsAgentUri: undefined,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = parseWorkerConfig({
+      ...queues,
+      CONCURRENCY: '8',
+      JOB_TIMEOUT_SECONDS: '60',
+      VISIBILITY_TIMEOUT_SECONDS: '45',
+      SHUTDOWN_TIMEOUT_SECONDS: '100',
+      ECS_AGENT_URI: 'http://169.254.170.2/api/abc',
+    });
+    expect(config).toMatchObject({ concurrency: 8, jobTimeoutSeconds: 60, visibilityTimeoutSeconds: 45, shutdownTimeoutSeconds: 100, ecsAgentUri: 'http://169.254.170.2/api/abc' });
+  });
+
+  it.each([
+    [{ DLQ_URL: queues.DLQ_URL }, /^QUEUE_URL is required/],
+    [{ QUEUE_URL: '  ', DLQ_URL: queues.DLQ_URL }, /^QUEUE_URL is required/],
+    [{ QUEUE_URL: queues.QUEUE_URL }, /^DLQ_URL is required/],
+    [{ ...queues, QUEUE_URL: 'jobs' }, /^QUEUE_URL must be a URL, got "jobs"/],
+    [{ ...queues, CONCURRENCY: '0' }, /^CONCURRENCY must be an integer from 1 to 100, got "0"/],
+    [{ ...queues, CONCURRENCY: 'four' }, /^CONCURRENCY must be an integer/],
+    [{ ...queues, CONCURRENCY: '2.5' }, /^CONCURRENCY must be an integer/],
+    [{ ...queues, JOB_TIMEOUT_SECONDS: '-1' }, /^JOB_TIMEOUT_SECONDS must be an integer/],
+    [{ ...queues, VISIBILITY_TIMEOUT_SECONDS: '1' }, /^VISIBILITY_TIMEOUT_SECONDS must be an integer from 2/],
+    [{ ...queues, ECS_AGENT_URI: 'not a url' }, /^ECS_AGENT_URI must be a URL/],
+  ])('rejects %j', (env, message) => {
+    expect(() => parseWorkerConfig(env)).toThrow(ConfigError);
+    expect(() => parseWorkerConfig(env)).toThrow(message);
+  });
+
+  it('makes the worker process exit 1 with a clear error when QUEUE_URL is missing', async () => {
+    const worker = spawnService('worker', { DLQ_URL: queues.DLQ_URL });
+    expect(await worker.exited).toBe(1);
+    expect(worker.logs.find(isEvent('config.invalid'))?.reason).toMatch(/^QUEUE_URL is required/);
+  });
+});
+
+describe('API configuration', () => {
+  it('applies the defaults', () => {
+    expect(parseApiConfig({ QUEUE_URL: queues.QUEUE_URL })).toEqual({ port: 8080, host: '0.0.0.0', queueUrl: queues.QUEUE_URL, appVersion: 'dev' });
+  });
+
+  it('reads PORT, HOST and APP_VERSION', () => {
+    expect(parseApiConfig({ QUEUE_URL: queues.QUEUE_URL, PORT: '3000', HOST: '127.0.0.1', APP_VERSION: '1.4.2' })).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      appVersion: '1.4.2',
+    });
+  });
+
+  it.each([
+    [{}, /^QUEUE_URL is required/],
+    [{ QUEUE_URL: queues.QUEUE_URL, PORT: '70000' }, /^PORT must be an integer from 0 to 65535, got "70000"/],
+    [{ QUEUE_URL: queues.QUEUE_URL, PORT: 'http' }, /^PORT must be an integer/],
+  ])('rejects %j', (env, message) => {
+    expect(() => parseApiConfig(env)).toThrow(ApiConfigError);
+    expect(() => parseApiConfig(env)).toThrow(message);
+  });
+});

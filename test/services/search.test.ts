@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { loadDataset } from '../../services/api/src/dataset';
+import { strongEtag } from '../../services/api/src/http-cache';
+import { SearchIndex, tokenize } from '../../services/api/src/search-index';
+
+describe('the search index', () => {
+  const records = loadDataset();
+  const index = new SearchIndex(records);
+
+  it('loads the shipped dataset: a few thousand records with unique ids', () => {
+    expect(records.length).toBeGreaterThanOrEqual(2_000);
+    expect(new Set(records.map((record) => record.id)).size).toBe(records.length);
+  });
+
+  it('tokenizes case- and punctuation-insensitively', () => {
+    expect(tokenize('Air-Quality, 2024!')).toEqual(['air', 'quality', '2024']);
+  });
+
+  it('ranks records matching more terms first, then by id, and counts every match', () => {
+    const { total, results } = index.search('wind north', 100);
+    const both = records.filter((record) => record.name.includes('wind') && record.region === 'north');
+    expect(results.slice(0, both.length).map((record) => record.id)).toEqual(both.map((record) => record.id).slice(0, 100));
+    expect(total).toBeGreaterThan(both.length);
+  });
+
+  it('honours the limit and finds nothing for unknown terms', () => {
+    expect(index.search('rainfall', 3).results).toHaveLength(3);
+    expect(index.search('zzzz', 10)).toEqual({ total: 0, results: [] });
+  });
+});
+
+describe('the ETag', () => {
+  it('is strong and changes with the body', () => {
+    expect(strongEtag('{"a":1}')).toMatch(/^"[\w-]{32}"$/);
+    expect(strongEtag('{"a":1}')).toBe(strongEtag('{"a":1}'));
+    expect(strongEtag('{"a":1}')).not.toBe(strongEtag('{"a":2}'));
+  });
+});

@@ -1,0 +1,61 @@
+// The deploy checks CLI: `npm run checks -- <deploy|health> [flags]`. See README.md beside this file.
+import { parseCommandLine, usage, type Invocation } from './args.js';
+import { destroyAwsClients } from './aws-clients.js';
+import { runChecks, type Check, type CheckResult } from './check.js';
+import { parseDeployConfig, parseHealthConfig, UsageError } from './config.js';
+import { deployChecks } from './deploy/index.js';
+import { applyAllowMissing } from './health/missing.js';
+import { healthChecks } from './health/index.js';
+import { EXIT_USAGE, exitCode, formatResult, formatSummary } from './report.js';
+
+interface Plan {
+  readonly checks: Check[];
+  /** Turns the raw results into the reported ones. */
+  readonly finish: (results: CheckResult[]) => CheckResult[];
+}
+
+function plan(invocation: Extract<Invocation, { help: false }>, env: NodeJS.ProcessEnv): Plan {
+  const settings = { ...env, ...invocation.overrides };
+  if (invocation.command === 'deploy') return { checks: deployChecks(parseDeployConfig(settings)), finish: (results) => results };
+  const config = parseHealthConfig(settings, invocation.allowMissing);
+  return { checks: healthChecks(config), finish: (results) => applyAllowMissing(results, config.allowMissing) };
+}
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let invocation: Extract<Invocation, { help: false }>;
+  let planned: Plan;
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.help) {
+      process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
+    invocation = parsed;
+    planned = plan(invocation, env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`checks: ${error.message.split('\n').join('\nchecks: ')}\n(npm run checks -- --help for usage)\n`);
+    return EXIT_USAGE;
+  }
+
+  try {
+    // Progress on stderr (a check may wait minutes); the results, one line each, on stdout.
+    const raw = await runChecks(planned.checks, (name) => process.stderr.write(`… ${name}\n`));
+    const results = planned.finish(raw);
+    for (const result of results) process.stdout.write(`${formatResult(result)}\n`);
+    process.stdout.write(`${formatSummary(invocation.command, results)}\n`);
+    return exitCode(results);
+  } finally {
+    destroyAwsClients();
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`checks: crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

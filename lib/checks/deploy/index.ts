@@ -1,0 +1,31 @@
+// `checks deploy`: the post-deploy checks, in the order they run.
+import { awsClients } from '../aws-clients.js';
+import type { Check } from '../check.js';
+import type { DeployConfig } from '../config.js';
+import { edgeHealthCheck } from '../edge-health.js';
+import { cloudFrontInvalidations, invalidationCheck } from './invalidation.js';
+import { jobsCheck } from './jobs.js';
+import { latencyCheck } from './latency.js';
+import { sqsQueueDepth } from './queue-depth.js';
+import { versionCheck } from './version.js';
+
+export function deployChecks(config: DeployConfig): Check[] {
+  const { distributionId, edgeUrl } = config;
+  return [
+    edgeHealthCheck(edgeUrl),
+    latencyCheck({ edgeUrl, requests: config.latencyRequests, budgetMs: config.latencyBudgetMs }),
+    invalidationCheck({
+      distributionId,
+      api: (id) => cloudFrontInvalidations(awsClients.cloudFront(), id),
+      budgetSeconds: config.invalidationBudgetSeconds,
+    }),
+    versionCheck({ edgeUrl, expectedVersion: config.expectedVersion, budgetSeconds: config.versionBudgetSeconds }),
+    jobsCheck({
+      edgeUrl,
+      queueUrl: config.queueUrl,
+      dlqUrl: config.dlqUrl,
+      budgetSeconds: config.jobBudgetSeconds,
+      queueDepth: () => sqsQueueDepth(awsClients.sqs()),
+    }),
+  ];
+}

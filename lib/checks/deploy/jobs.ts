@@ -1,0 +1,65 @@
+// Background jobs run without delay: a job posted through the edge is processed (the queue drains
+// within the budget) and does not fail (the dead-letter queue gains nothing).
+import { fail, pass, type Check } from '../check.js';
+import { request } from '../http.js';
+import { pollUntil, seconds } from '../poll.js';
+import { describeDepth, total, type QueueDepthReader } from './queue-depth.js';
+
+/** The cheapest real job: one SHA-256 round. */
+export function testJob(now = new Date()) {
+  return { type: 'checksum', payload: { data: `deploy-check ${now.toISOString()}`, rounds: 1 } } as const;
+}
+
+/** Empty on this many reads in a row: one zero of an approximate counter is not yet proof. */
+export const EMPTY_READS_REQUIRED = 2;
+
+export interface JobsCheckOptions {
+  readonly edgeUrl: string;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  readonly budgetSeconds: number;
+  readonly queueDepth: () => QueueDepthReader;
+  /** @default 1000 */
+  readonly pollIntervalMs?: number;
+}
+
+export function jobsCheck(options: JobsCheckOptions): Check {
+  return {
+    name: 'jobs',
+    async run() {
+      const queueDepth = options.queueDepth();
+      const dlqBefore = total(await queueDepth(options.dlqUrl));
+
+      const url = `${options.edgeUrl}/v1/jobs`;
+      const posted = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(testJob()),
+      });
+      if (posted.status !== 202) return fail(`POST ${url} → ${posted.status}, expected 202: ${posted.body.slice(0, 200)}`);
+      const jobId = (JSON.parse(posted.body) as { id?: unknown }).id;
+
+      let emptyReads = 0;
+      const drained = await pollUntil({
+        read: async () => {
+          const depth = await queueDepth(options.queueUrl);
+          emptyReads = total(depth) === 0 ? emptyReads + 1 : 0;
+          return depth;
+        },
+        done: () => emptyReads >= EMPTY_READS_REQUIRED,
+        budgetMs: options.budgetSeconds * 1000,
+        intervalMs: options.pollIntervalMs ?? 1_000,
+      });
+      const job = `job ${String(jobId)}`;
+      if (!drained.done) {
+        return fail(
+          `${job} posted, but the queue did not drain within ${options.budgetSeconds} s: ${describeDepth(drained.value)} (are the workers running?)`,
+        );
+      }
+
+      const dlqAfter = total(await queueDepth(options.dlqUrl));
+      if (dlqAfter > dlqBefore) return fail(`${job} processed, but the DLQ grew from ${dlqBefore} to ${dlqAfter} message(s): a job failed`);
+      return pass(`${job} posted; queue drained in ${seconds(drained.elapsedMs)}; DLQ unchanged at ${dlqAfter}`);
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// `checks health`: the pre-deployment health of every node of a running stage.
+import { awsClients } from '../aws-clients.js';
+import type { Check } from '../check.js';
+import type { HealthConfig } from '../config.js';
+import { edgeHealthCheck } from '../edge-health.js';
+import { ecsServiceCheck } from './ecs-service.js';
+import { targetHealthCheck } from './target-health.js';
+
+export function healthChecks(config: HealthConfig): Check[] {
+  const ecs = { client: awsClients.ecs, clusterName: config.clusterName, rolloutTimeoutMinutes: config.rolloutTimeoutMinutes };
+  return [
+    targetHealthCheck(awsClients.elbv2, config.apiTargetGroupArn),
+    ecsServiceCheck({ ...ecs, name: 'api service', serviceName: config.apiServiceName, serviceVariable: 'API_SERVICE_NAME' }),
+    ecsServiceCheck({ ...ecs, name: 'worker service', serviceName: config.workerServiceName, serviceVariable: 'WORKER_SERVICE_NAME' }),
+    edgeHealthCheck(config.edgeUrl),
+  ];
+}

@@ -1,0 +1,133 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildStages, stageTemplates } from './support/app';
+
+let tiers: Template;
+let edgeWaf: Template;
+
+beforeAll(() => {
+  ({ tiers, edgeWaf } = stageTemplates(buildStages().production));
+});
+
+function distributionConfig(template: Template): Record<string, any> {
+  const [distribution] = Object.values(template.findResources('AWS::CloudFront::Distribution'));
+  return distribution.Properties.DistributionConfig;
+}
+
+describe('EdgeCache', () => {
+  it('reaches the API only through a VPC origin to the internal load balancer', () => {
+    tiers.hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+      VpcOriginEndpointConfig: { Arn: { Ref: Match.stringLikeRegexp('LoadBalancer') }, OriginProtocolPolicy: 'http-only' },
+    });
+    const [origin] = distributionConfig(tiers).Origins;
+    expect(origin.VpcOriginConfig).toBeDefined();
+    tiers.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+  });
+
+  it('admits only CloudFront origin-facing addresses to the load balancer', () => {
+    tiers.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { SourcePrefixListId: 'pl-4fa04526', FromPort: 80, ToPort: 80 });
+    const [albGroup] = Object.values(tiers.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('CloudFront') } }));
+    expect(albGroup.Properties.SecurityGroupIngress ?? []).toEqual([]);
+  });
+
+  it('caches search and version GETs by an allow-listed query string, without cookies, compressed', () => {
+    tiers.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: {
+        ParametersInCacheKeyAndForwardedToOrigin: {
+          QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['q', 'limit'] },
+          CookiesConfig: { CookieBehavior: 'none' },
+          EnableAcceptEncodingGzip: true,
+          EnableAcceptEncodingBrotli: true,
+        },
+      },
+    });
+    const behaviors = distributionConfig(tiers).CacheBehaviors as Array<Record<string, any>>;
+    expect(behaviors.map((b) => b.PathPattern).sort()).toEqual(['/v1/search*', '/v1/version']);
+    for (const behavior of behaviors) {
+      expect(behavior.CachePolicyId.Ref).toMatch(/CachePolicy/);
+      expect(behavior.AllowedMethods).not.toContain('POST');
+    }
+  });
+
+  it('does not cache writes or health checks', () => {
+    const fallback = distributionConfig(tiers).DefaultCacheBehavior;
+    expect(fallback.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // managed CachingDisabled
+    expect(fallback.AllowedMethods).toContain('POST');
+    expect(fallback.OriginRequestPolicyId.Ref).toMatch(/OriginRequestPolicy/);
+  });
+
+  it('adds security headers to every response', () => {
+    tiers.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: {
+        SecurityHeadersConfig: {
+          StrictTransportSecurity: Match.objectLike({ AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true }),
+          ContentTypeOptions: { Override: true },
+          FrameOptions: { FrameOption: 'DENY', Override: true },
+          ReferrerPolicy: Match.objectLike({ ReferrerPolicy: 'strict-origin-when-cross-origin' }),
+        },
+      },
+    });
+  });
+
+  it('attaches the web ACL, logs access, serves HTTP/2 and HTTP/3 from every edge location', () => {
+    const config = distributionConfig(tiers);
+    expect(JSON.stringify(config.WebACLId)).toContain('Fn::GetStackOutput');
+    expect(config.Logging.Bucket).toBeDefined();
+    expect(config.HttpVersion).toBe('http2and3');
+    expect(config.PriceClass).toBe('PriceClass_All');
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+  });
+
+  it('uses a custom domain with TLS 1.2 when configured', () => {
+    const { production } = buildStages({
+      'production.edge.domainName': 'data.example.com',
+      'production.edge.certificateArn': 'arn:aws:acm:us-east-1:333333333333:certificate/11111111-2222-3333-4444-555555555555',
+    });
+    const config = distributionConfig(Template.fromStack(production.tiersStack));
+    expect(config.Aliases).toEqual(['data.example.com']);
+    expect(config.ViewerCertificate).toMatchObject({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+  });
+});
+
+describe('EdgeWebAcl', () => {
+  it('is a CloudFront-scope ACL with the managed rule groups and a rate limit', () => {
+    edgeWaf.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'CLOUDFRONT',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet', VendorName: 'AWS' }) } }),
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet' }) } }),
+        Match.objectLike({ Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } }),
+      ],
+    });
+  });
+
+  it('lets job bodies up to the API limit through the common rule set', () => {
+    edgeWaf.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: Match.objectLike({
+              Name: 'AWSManagedRulesCommonRuleSet',
+              RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }],
+            }),
+          },
+        }),
+      ]),
+    });
+  });
+});
+
+describe('AccessLogBucket', () => {
+  it('is private, encrypted and SSL-only', () => {
+    tiers.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    });
+    tiers.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
+    });
+  });
+});

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TIER_IDS } from '../lib/tiers';
+import { buildStages, stageTemplates } from './support/app';
+
+let staging: ReturnType<typeof stageTemplates>;
+let production: ReturnType<typeof stageTemplates>;
+let stages: ReturnType<typeof buildStages>;
+
+beforeAll(() => {
+  stages = buildStages();
+  staging = stageTemplates(stages.staging);
+  production = stageTemplates(stages.production);
+});
+
+/** Resource type → count of a template. */
+function resourceCounts(template: Template): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const resource of Object.values(template.toJSON().Resources as Record<string, { Type: string }>)) {
+    counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+describe('the stage', () => {
+  it('builds staging and production with the same resource types and counts', () => {
+    expect(resourceCounts(production.tiers)).toEqual(resourceCounts(staging.tiers));
+    expect(resourceCounts(production.edgeWaf)).toEqual(resourceCounts(staging.edgeWaf));
+  });
+
+  it('differs between staging and production only in sizing values', () => {
+    staging.tiers.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 4 });
+    production.tiers.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 20 });
+  });
+
+  it('puts the web ACL in us-east-1 and the tiers in the configured region', () => {
+    expect(stages.staging.edgeWafStack.region).toBe('us-east-1');
+    expect(stages.staging.tiersStack.region).toBe('eu-west-1');
+    staging.edgeWaf.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    staging.tiers.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+
+  it('outputs what the pipeline checks read', () => {
+    const outputs = Object.keys(staging.tiers.toJSON().Outputs);
+    for (const name of ['EdgeUrl', 'DistributionId', 'QueueUrl', 'DeadLetterQueueUrl', 'ClusterName', 'ApiServiceName', 'WorkerServiceName', 'ApiTargetGroupArn']) {
+      expect(outputs).toContain(name);
+    }
+  });
+
+  it('tags resources with the project, the stage and the tier ids', () => {
+    production.tiers.hasResourceProperties('AWS::SQS::Queue', {
+      Tags: [
+        { Key: 'project', Value: 'br-fagq2' },
+        { Key: 'stage', Value: 'production' },
+        { Key: 'tier', Value: TIER_IDS.worker },
+      ],
+    });
+    production.tiers.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Tags: [
+        { Key: 'project', Value: 'br-fagq2' },
+        { Key: 'stage', Value: 'production' },
+        { Key: 'tier', Value: TIER_IDS.api },
+      ],
+    });
+    production.edgeWaf.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Tags: [
+        { Key: 'project', Value: 'br-fagq2' },
+        { Key: 'stage', Value: 'production' },
+        { Key: 'tier', Value: TIER_IDS.edge },
+      ],
+    });
+  });
+
+  it('shows every tier on one dashboard', () => {
+    const dashboards = Object.values(staging.tiers.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0].Properties.DashboardBody);
+    for (const metric of ['CacheHitRate', 'TargetResponseTime', 'HTTPCode_Target_5XX_Count', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'RunningTaskCount']) {
+      expect(body).toContain(metric);
+    }
+    for (const tier of Object.values(TIER_IDS)) expect(body).toContain(tier);
+    expect(body).toContain('p50');
+    expect(body).toContain('p99');
+  });
+
+  it('spans the configured availability zones with flow logs and no NAT gateway', () => {
+    staging.tiers.resourceCountIs('AWS::EC2::Subnet', 6);
+    staging.tiers.resourceCountIs('AWS::EC2::NatGateway', 0);
+    staging.tiers.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', ResourceType: 'VPC' });
+    staging.tiers.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: 'eu-west-1c', MapPublicIpOnLaunch: false });
+  });
+
+  it('gives the tasks VPC endpoints for everything they call', () => {
+    const services = Object.values(staging.tiers.findResources('AWS::EC2::VPCEndpoint')).map((e) => JSON.stringify(e.Properties.ServiceName));
+    for (const service of ['.s3', '.ecr.api', '.ecr.dkr', '.logs', '.sqs']) {
+      expect(services.some((s) => s.includes(service))).toBe(true);
+    }
+  });
+
+  it('keeps interface endpoints open to the VPC only', () => {
+    staging.tiers.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'VPC interface endpoints: HTTPS from inside the VPC',
+      SecurityGroupIngress: [{ CidrIp: '10.0.0.0/16', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' }],
+    });
+  });
+
+  it('gives every log group a retention from configuration', () => {
+    const groups = Object.values(production.tiers.findResources('AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThanOrEqual(3);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
+  });
+
+  it('builds both service images from their own folders of this repository', () => {
+    const assembly = stages.staging.synth();
+    const stack = assembly.getStackByName(stages.staging.tiersStack.stackName);
+    const manifest = JSON.parse(readFileSync(path.join(assembly.directory, `${stack.id}.assets.json`), 'utf8'));
+    const contexts = Object.values(manifest.dockerImages as Record<string, { source: { directory: string } }>).map((image) =>
+      JSON.parse(readFileSync(path.join(assembly.directory, image.source.directory, 'package.json'), 'utf8')).name,
+    );
+    expect(contexts.sort()).toEqual(['br-fagq2-api', 'br-fagq2-worker']);
+  });
+});

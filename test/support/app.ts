@@ -1,0 +1,41 @@
+// Builds the real app (both stages) from cdk.json's context for assertions.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../../lib/config';
+import { DataProductStage } from '../../lib/stage';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+
+/** The context shipped in cdk.json (feature flags and configuration). */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context;
+}
+
+/** A fresh deep copy of the shipped configuration sections, to edit in tests. */
+export function shippedConfig(): Record<string, any> {
+  const context = cdkJsonContext();
+  return structuredClone({ pipeline: context.pipeline, staging: context.staging, production: context.production });
+}
+
+export interface BuiltStages {
+  readonly app: App;
+  readonly staging: DataProductStage;
+  readonly production: DataProductStage;
+}
+
+/** The app's two stages, as bin/app.ts builds them, on a fresh App. */
+export function buildStages(contextOverrides: Record<string, unknown> = {}): BuiltStages {
+  const context = { ...cdkJsonContext(), ...contextOverrides };
+  const app = new App({ context, builtinCloudFormationValidation: false });
+  const config = loadConfig(app.node.getAllContext());
+  const staging = new DataProductStage(app, 'Staging', { settings: config.staging, appVersion: 'test-version' });
+  const production = new DataProductStage(app, 'Production', { settings: config.production, appVersion: 'test-version' });
+  return { app, staging, production };
+}
+
+/** The templates of one stage's two stacks. */
+export function stageTemplates(stage: DataProductStage): { tiers: Template; edgeWaf: Template } {
+  return { tiers: Template.fromStack(stage.tiersStack), edgeWaf: Template.fromStack(stage.edgeWafStack) };
+}

@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { defineApp } from '../lib/app';
+import { resolveGuardrailToken, writeAttestation } from '../lib/guardrail';
 
 // aws-cdk-lib's built-in CloudFormation validation more than doubles the synth
 // time (measured by bench/synth); cfn-lint checks every template in CI and in
@@ -9,3 +10,4 @@ const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATIO
 defineApp(app, process.env.CODEBUILD_RESOLVED_SOURCE_VERSION ?? 'dev');
 app.synth();
 // guardrail: sign the assembly
+writeAttestation(app.outdir, resolveGuardrailToken({ env: process.env, context: (key) => app.node.tryGetContext(key) }));

@@ -57,10 +57,16 @@ const artifactSchema = z.object({
 const manifestSchema = z.object({ artifacts: z.record(z.string(), artifactSchema).optional() });
 const assetsManifestSchema = z.object({
   files: z
-    .record(z.string(), z.object({ source: z.object({ path: z.string().optional(), executable: z.array(z.string()).optional() }) }))
+    .record(
+      z.string(),
+      z.object({ source: z.object({ path: z.string().optional(), executable: z.array(z.string()).optional() }) }),
+    )
     .optional(),
   dockerImages: z
-    .record(z.string(), z.object({ source: z.object({ directory: z.string().optional(), executable: z.array(z.string()).optional() }) }))
+    .record(
+      z.string(),
+      z.object({ source: z.object({ directory: z.string().optional(), executable: z.array(z.string()).optional() }) }),
+    )
     .optional(),
 });
 
@@ -82,12 +88,19 @@ function readAssembly(root: string, directory: string, displayName: string, foun
     const props = artifact.properties ?? {};
     if (artifact.type === 'aws:cloudformation:stack') {
       const templateFile = requireString(props.templateFile, `${manifest}: stack ${id} has no properties.templateFile`);
-      stacks.push({ id, displayName: artifact.displayName ?? id, template: inside(root, directory, templateFile, manifest) });
+      stacks.push({
+        id,
+        displayName: artifact.displayName ?? id,
+        template: inside(root, directory, templateFile, manifest),
+      });
     } else if (artifact.type === 'cdk:asset-manifest') {
       const file = requireString(props.file, `${manifest}: asset manifest ${id} has no properties.file`);
       assetManifests.push(inside(root, directory, file, manifest));
     } else if (artifact.type === 'cdk:cloud-assembly') {
-      const dir = requireString(props.directoryName, `${manifest}: nested assembly ${id} has no properties.directoryName`);
+      const dir = requireString(
+        props.directoryName,
+        `${manifest}: nested assembly ${id} has no properties.directoryName`,
+      );
       const name = typeof props.displayName === 'string' ? props.displayName : id;
       nested.push({ directory: inside(root, directory, dir, manifest), displayName: name });
     }

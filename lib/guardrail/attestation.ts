@@ -125,7 +125,12 @@ export function createAttestation(root: string, token: string): Attestation {
       `cannot sign ${root}: files named by its manifests are missing: ${missing.map((m) => m.path).join(', ')}`,
     );
   }
-  const unsigned = { format: ATTESTATION_FORMAT, algorithm: ATTESTATION_ALGORITHM, keyId: keyIdOf(token), entries } as const;
+  const unsigned = {
+    format: ATTESTATION_FORMAT,
+    algorithm: ATTESTATION_ALGORITHM,
+    keyId: keyIdOf(token),
+    entries,
+  } as const;
   return { ...unsigned, hmac: computeHmac(unsigned, token) };
 }
 

@@ -18,6 +18,11 @@ export function auditResources(resources: readonly CfnResource[]): CheckResult[]
   ];
 }
 
+/** "all 3 buckets are encrypted", or "no buckets in the production templates" when there is nothing to check. */
+function everyOk(count: number, noun: string, claim: string): string {
+  return count === 0 ? `no ${noun} in the production templates` : `all ${count} ${noun} ${claim}`;
+}
+
 const ofType = (resources: readonly CfnResource[], type: string) => resources.filter((r) => r.type === type);
 const isTrue = (value: unknown) => value === true || value === 'true';
 
@@ -26,10 +31,20 @@ export function checkLogRetention(resources: readonly CfnResource[]): CheckResul
   const problems = groups
     .filter((g) => g.properties.RetentionInDays === undefined)
     .map((g) => `${describe(g)} has no RetentionInDays: its logs would be kept forever`);
-  return fromProblems('log-retention', problems, `all ${groups.length} log groups have a retention`, 'log groups without a retention');
+  return fromProblems(
+    'log-retention',
+    problems,
+    everyOk(groups.length, 'log groups', 'have a retention'),
+    'log groups without a retention',
+  );
 }
 
-const PUBLIC_ACCESS_FLAGS = ['BlockPublicAcls', 'BlockPublicPolicy', 'IgnorePublicAcls', 'RestrictPublicBuckets'] as const;
+const PUBLIC_ACCESS_FLAGS = [
+  'BlockPublicAcls',
+  'BlockPublicPolicy',
+  'IgnorePublicAcls',
+  'RestrictPublicBuckets',
+] as const;
 
 export function checkBucketPublicAccess(resources: readonly CfnResource[]): CheckResult {
   const buckets = ofType(resources, 'AWS::S3::Bucket');
@@ -37,9 +52,15 @@ export function checkBucketPublicAccess(resources: readonly CfnResource[]): Chec
   for (const bucket of buckets) {
     const config = bucket.properties.PublicAccessBlockConfiguration;
     const off = PUBLIC_ACCESS_FLAGS.filter((flag) => !(isRecord(config) && isTrue(config[flag])));
-    if (off.length > 0) problems.push(`${describe(bucket)} does not set ${off.join(', ')} in PublicAccessBlockConfiguration`);
+    if (off.length > 0)
+      problems.push(`${describe(bucket)} does not set ${off.join(', ')} in PublicAccessBlockConfiguration`);
   }
-  return fromProblems('s3-public-access', problems, `all ${buckets.length} buckets block public access`, 'buckets not blocking public access');
+  return fromProblems(
+    's3-public-access',
+    problems,
+    everyOk(buckets.length, 'buckets', 'block public access'),
+    'buckets not blocking public access',
+  );
 }
 
 export function checkBucketEncryption(resources: readonly CfnResource[]): CheckResult {
@@ -51,7 +72,12 @@ export function checkBucketEncryption(resources: readonly CfnResource[]): CheckR
       return !rules.some((rule) => isRecord(rule) && isRecord(rule.ServerSideEncryptionByDefault));
     })
     .map((bucket) => `${describe(bucket)} has no BucketEncryption.ServerSideEncryptionConfiguration`);
-  return fromProblems('s3-encryption', problems, `all ${buckets.length} buckets are encrypted`, 'buckets without encryption');
+  return fromProblems(
+    's3-encryption',
+    problems,
+    everyOk(buckets.length, 'buckets', 'are encrypted'),
+    'buckets without encryption',
+  );
 }
 
 export function checkBucketSsl(resources: readonly CfnResource[]): CheckResult {
@@ -66,7 +92,12 @@ export function checkBucketSsl(resources: readonly CfnResource[]): CheckResult {
   const problems = buckets
     .filter((bucket) => !enforced.has(`${bucket.template}#${bucket.logicalId}`))
     .map((bucket) => `${describe(bucket)} has no bucket policy denying requests with aws:SecureTransport=false`);
-  return fromProblems('s3-ssl', problems, `all ${buckets.length} buckets enforce SSL`, 'buckets not enforcing SSL');
+  return fromProblems(
+    's3-ssl',
+    problems,
+    everyOk(buckets.length, 'buckets', 'enforce SSL'),
+    'buckets not enforcing SSL',
+  );
 }
 
 function deniesInsecureTransport(statement: Record<string, unknown>): boolean {
@@ -86,7 +117,7 @@ export function checkCloudFrontLogging(resources: readonly CfnResource[]): Check
   return fromProblems(
     'cloudfront-logging',
     problems,
-    `all ${distributions.length} CloudFront distributions write access logs`,
+    everyOk(distributions.length, 'CloudFront distributions', 'write access logs'),
     'CloudFront distributions without access logs',
   );
 }
@@ -103,7 +134,12 @@ export function checkAlbLogging(resources: readonly CfnResource[]): CheckResult 
         ),
     )
     .map((lb) => `${describe(lb)} does not set the attribute access_logs.s3.enabled=true`);
-  return fromProblems('alb-logging', problems, `all ${albs.length} ALBs write access logs`, 'ALBs without access logs');
+  return fromProblems(
+    'alb-logging',
+    problems,
+    everyOk(albs.length, 'ALBs', 'write access logs'),
+    'ALBs without access logs',
+  );
 }
 
 export function checkVpcFlowLogs(resources: readonly CfnResource[]): CheckResult {
@@ -116,7 +152,12 @@ export function checkVpcFlowLogs(resources: readonly CfnResource[]): CheckResult
   const problems = vpcs
     .filter((vpc) => !logged.has(`${vpc.template}#${vpc.logicalId}`))
     .map((vpc) => `${describe(vpc)} has no AWS::EC2::FlowLog`);
-  return fromProblems('vpc-flow-logs', problems, `all ${vpcs.length} VPCs have flow logs`, 'VPCs without flow logs');
+  return fromProblems(
+    'vpc-flow-logs',
+    problems,
+    everyOk(vpcs.length, 'VPCs', 'have flow logs'),
+    'VPCs without flow logs',
+  );
 }
 
 export function checkIamWildcards(resources: readonly CfnResource[]): CheckResult {
@@ -126,7 +167,11 @@ export function checkIamWildcards(resources: readonly CfnResource[]): CheckResul
     for (const [where, document] of policyDocumentsOf(resource)) {
       for (const statement of statementsOf(document)) {
         statements++;
-        if (statement.Effect === 'Allow' && asList(statement.Action).includes('*') && asList(statement.Resource).includes('*')) {
+        if (
+          statement.Effect === 'Allow' &&
+          asList(statement.Action).includes('*') &&
+          asList(statement.Resource).includes('*')
+        ) {
           problems.push(`${describe(resource)}${where} allows Action "*" on Resource "*"`);
         }
       }

@@ -25,6 +25,11 @@ export function skip(id: string, summary: string): CheckResult {
 }
 
 /** Fails with `problems` as details when there are any, else passes with `okSummary`. */
-export function fromProblems(id: string, problems: readonly string[], okSummary: string, failSummary: string): CheckResult {
+export function fromProblems(
+  id: string,
+  problems: readonly string[],
+  okSummary: string,
+  failSummary: string,
+): CheckResult {
   return problems.length === 0 ? pass(id, okSummary) : fail(id, `${failSummary} (${problems.length})`, problems);
 }

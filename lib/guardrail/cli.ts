@@ -72,7 +72,9 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv): number {
       try {
         const token = resolveGuardrailToken({ env, context: cdkJsonContext() });
         const attestation = writeAttestation(assemblyDir, token);
-        console.log(`signed ${attestation.entries.length} entries with key id ${attestation.keyId}: ${join(assemblyDir, ATTESTATION_FILE)}`);
+        console.log(
+          `signed ${attestation.entries.length} entries with key id ${attestation.keyId}: ${join(assemblyDir, ATTESTATION_FILE)}`,
+        );
         return EXIT_OK;
       } catch (error) {
         console.error(`guardrail: ${(error as Error).message}`);

@@ -25,7 +25,8 @@ export function diffEntries(
     );
   }
   for (const m of missing) {
-    if (!signed.has(m.path)) problems.push(`removed: ${m.path} (${m.kind}) is named by a manifest but missing and was never signed`);
+    if (!signed.has(m.path))
+      problems.push(`removed: ${m.path} (${m.kind}) is named by a manifest but missing and was never signed`);
   }
   for (const entry of current) {
     const before = signed.get(entry.path);
@@ -36,8 +37,11 @@ export function diffEntries(
     if (before.type !== entry.type) {
       problems.push(`changed: ${entry.path} (${entry.kind}) was a ${before.type} when signed, is a ${entry.type} now`);
     } else if (before.sha256 !== entry.sha256) {
-      const inside = entry.type === 'directory' ? diffMembers(entry.path, before.members ?? [], entry.members ?? []) : [];
-      problems.push(...(inside.length > 0 ? inside : [`changed: ${entry.path} (${entry.kind}) differs from the signed SHA-256`]));
+      const inside =
+        entry.type === 'directory' ? diffMembers(entry.path, before.members ?? [], entry.members ?? []) : [];
+      problems.push(
+        ...(inside.length > 0 ? inside : [`changed: ${entry.path} (${entry.kind}) differs from the signed SHA-256`]),
+      );
     }
     if (before.kind !== entry.kind || before.usedBy.join(',') !== entry.usedBy.join(',')) {
       problems.push(
@@ -49,7 +53,11 @@ export function diffEntries(
   return problems;
 }
 
-function diffMembers(directory: string, before: readonly DirectoryMember[], after: readonly DirectoryMember[]): string[] {
+function diffMembers(
+  directory: string,
+  before: readonly DirectoryMember[],
+  after: readonly DirectoryMember[],
+): string[] {
   const problems: string[] = [];
   const old = new Map(before.map((m) => [m.path, m]));
   const now = new Map(after.map((m) => [m.path, m]));

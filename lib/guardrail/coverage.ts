@@ -5,12 +5,7 @@ import { compareStrings } from './digest.js';
 
 /** What a covered path is, for messages and for the checks that care (templates, assets). */
 export type CoveredKind =
-  | 'manifest'
-  | 'assets-manifest'
-  | 'template'
-  | 'file-asset'
-  | 'docker-context'
-  | 'validation-report';
+  'manifest' | 'assets-manifest' | 'template' | 'file-asset' | 'docker-context' | 'validation-report';
 
 /** A path of the assembly that the attestation covers. */
 export interface CoveredPath {

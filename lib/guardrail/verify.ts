@@ -1,6 +1,13 @@
 import { resolve } from 'node:path';
 import { type AssemblyInfo, findStage, readCloudAssembly } from './assembly.js';
-import { type Attestation, type AttestedEntry, computeEntries, hmacMatches, type MissingPath, readAttestation } from './attestation.js';
+import {
+  type Attestation,
+  type AttestedEntry,
+  computeEntries,
+  hmacMatches,
+  type MissingPath,
+  readAttestation,
+} from './attestation.js';
 import { auditResources } from './audit.js';
 import { type CheckResult, fail, fromProblems, pass, skip } from './check.js';
 import { diffEntries } from './compare.js';
@@ -108,7 +115,10 @@ function signatureChecks(token: string | undefined, attestation: Attestation | u
   const keyCheck =
     keyId === attestation.keyId
       ? pass('key-id', `attestation signed with key id ${keyId}, the key id of ${TOKEN_ENV_VAR}`)
-      : fail('key-id', `wrong token: the attestation was signed with key id ${attestation.keyId}, ${TOKEN_ENV_VAR} has key id ${keyId}`);
+      : fail(
+          'key-id',
+          `wrong token: the attestation was signed with key id ${attestation.keyId}, ${TOKEN_ENV_VAR} has key id ${keyId}`,
+        );
   const signatureCheck = hmacMatches(attestation, token)
     ? pass('signature', `HMAC-SHA256 of the attestation is valid for ${TOKEN_ENV_VAR}`)
     : fail(
@@ -153,7 +163,9 @@ function stageChecks(
   try {
     results.push(...auditResources(loadResources(assemblyDir, production)));
   } catch (error) {
-    results.push(...AUDIT_IDS.map((id) => fail(id, `cannot read the production templates: ${(error as Error).message}`)));
+    results.push(
+      ...AUDIT_IDS.map((id) => fail(id, `cannot read the production templates: ${(error as Error).message}`)),
+    );
   }
   return results;
 }

@@ -23,13 +23,23 @@ const resource = (logicalId: string, type: string, properties: Record<string, un
   properties,
 });
 
-const ALL_BLOCKED = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
+const ALL_BLOCKED = {
+  BlockPublicAcls: true,
+  BlockPublicPolicy: true,
+  IgnorePublicAcls: true,
+  RestrictPublicBuckets: true,
+};
 
 describe('checkBucketPublicAccess', () => {
   it('passes with all four flags and names the missing ones otherwise', () => {
-    expect(checkBucketPublicAccess([resource('B', 'AWS::S3::Bucket', { PublicAccessBlockConfiguration: ALL_BLOCKED })]).status).toBe('pass');
+    expect(
+      checkBucketPublicAccess([resource('B', 'AWS::S3::Bucket', { PublicAccessBlockConfiguration: ALL_BLOCKED })])
+        .status,
+    ).toBe('pass');
     const result = checkBucketPublicAccess([
-      resource('B', 'AWS::S3::Bucket', { PublicAccessBlockConfiguration: { ...ALL_BLOCKED, RestrictPublicBuckets: false } }),
+      resource('B', 'AWS::S3::Bucket', {
+        PublicAccessBlockConfiguration: { ...ALL_BLOCKED, RestrictPublicBuckets: false },
+      }),
       resource('C', 'AWS::S3::Bucket'),
     ]);
     expect(result.status).toBe('fail');
@@ -50,7 +60,10 @@ describe('checkBucketSsl', () => {
   };
 
   it('passes when a policy on the bucket denies aws:SecureTransport=false', () => {
-    const policy = resource('P', 'AWS::S3::BucketPolicy', { Bucket: { Ref: 'B' }, PolicyDocument: { Statement: [sslDeny] } });
+    const policy = resource('P', 'AWS::S3::BucketPolicy', {
+      Bucket: { Ref: 'B' },
+      PolicyDocument: { Statement: [sslDeny] },
+    });
     expect(checkBucketSsl([resource('B', 'AWS::S3::Bucket'), policy]).status).toBe('pass');
   });
 
@@ -59,15 +72,22 @@ describe('checkBucketSsl', () => {
       Bucket: { Ref: 'B' },
       PolicyDocument: { Statement: [{ ...sslDeny, Effect: 'Allow' }] },
     });
-    const elsewhere = resource('P2', 'AWS::S3::BucketPolicy', { Bucket: { Ref: 'Other' }, PolicyDocument: { Statement: [sslDeny] } });
+    const elsewhere = resource('P2', 'AWS::S3::BucketPolicy', {
+      Bucket: { Ref: 'Other' },
+      PolicyDocument: { Statement: [sslDeny] },
+    });
     const result = checkBucketSsl([resource('B', 'AWS::S3::Bucket'), allow, elsewhere]);
-    expect(result.details).toEqual([`${T}: B (AWS::S3::Bucket) has no bucket policy denying requests with aws:SecureTransport=false`]);
+    expect(result.details).toEqual([
+      `${T}: B (AWS::S3::Bucket) has no bucket policy denying requests with aws:SecureTransport=false`,
+    ]);
   });
 });
 
 describe('checkCloudFrontLogging', () => {
   it('requires DistributionConfig.Logging', () => {
-    const logged = resource('D1', 'AWS::CloudFront::Distribution', { DistributionConfig: { Logging: { Bucket: 'logs.s3.amazonaws.com' } } });
+    const logged = resource('D1', 'AWS::CloudFront::Distribution', {
+      DistributionConfig: { Logging: { Bucket: 'logs.s3.amazonaws.com' } },
+    });
     const silent = resource('D2', 'AWS::CloudFront::Distribution', { DistributionConfig: {} });
     expect(checkCloudFrontLogging([logged]).status).toBe('pass');
     expect(checkCloudFrontLogging([logged, silent]).details).toEqual([
@@ -78,7 +98,10 @@ describe('checkCloudFrontLogging', () => {
 
 describe('checkAlbLogging', () => {
   const lb = (id: string, attributes: unknown[], type?: string) =>
-    resource(id, 'AWS::ElasticLoadBalancingV2::LoadBalancer', { LoadBalancerAttributes: attributes, ...(type ? { Type: type } : {}) });
+    resource(id, 'AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: attributes,
+      ...(type ? { Type: type } : {}),
+    });
 
   it('requires access_logs.s3.enabled=true on application load balancers only', () => {
     expect(checkAlbLogging([lb('A', [{ Key: 'access_logs.s3.enabled', Value: 'true' }])]).status).toBe('pass');
@@ -93,9 +116,9 @@ describe('checkVpcFlowLogs', () => {
   it('requires a flow log on each VPC', () => {
     const flowLog = resource('F', 'AWS::EC2::FlowLog', { ResourceId: { Ref: 'Vpc1' }, ResourceType: 'VPC' });
     expect(checkVpcFlowLogs([resource('Vpc1', 'AWS::EC2::VPC'), flowLog]).status).toBe('pass');
-    expect(checkVpcFlowLogs([resource('Vpc1', 'AWS::EC2::VPC'), resource('Vpc2', 'AWS::EC2::VPC'), flowLog]).details).toEqual([
-      `${T}: Vpc2 (AWS::EC2::VPC) has no AWS::EC2::FlowLog`,
-    ]);
+    expect(
+      checkVpcFlowLogs([resource('Vpc1', 'AWS::EC2::VPC'), resource('Vpc2', 'AWS::EC2::VPC'), flowLog]).details,
+    ).toEqual([`${T}: Vpc2 (AWS::EC2::VPC) has no AWS::EC2::FlowLog`]);
   });
 });
 
@@ -106,8 +129,12 @@ describe('checkIamWildcards', () => {
   it('finds Allow "*" on "*" in inline, managed and role policies', () => {
     const result = checkIamWildcards([
       resource('Inline', 'AWS::IAM::Policy', { PolicyDocument: doc(star) }),
-      resource('Managed', 'AWS::IAM::ManagedPolicy', { PolicyDocument: doc({ ...star, Action: ['s3:GetObject', '*'] }) }),
-      resource('Role', 'AWS::IAM::Role', { Policies: [{ PolicyName: 'admin', PolicyDocument: doc({ ...star, Resource: ['*'] }) }] }),
+      resource('Managed', 'AWS::IAM::ManagedPolicy', {
+        PolicyDocument: doc({ ...star, Action: ['s3:GetObject', '*'] }),
+      }),
+      resource('Role', 'AWS::IAM::Role', {
+        Policies: [{ PolicyName: 'admin', PolicyDocument: doc({ ...star, Resource: ['*'] }) }],
+      }),
     ]);
     expect(result.details).toEqual([
       `${T}: Inline (AWS::IAM::Policy) allows Action "*" on Resource "*"`,
@@ -147,7 +174,9 @@ describe('checkNagFindings', () => {
           pluginName: 'AwsSolutions',
           conclusion: 'failure',
           violations: [finding('warning'), finding('info')],
-          suppressedViolations: [{ ...finding('error'), acknowledgedId: 'AwsSolutions::AwsSolutions-SQS4', reason: 'r' }],
+          suppressedViolations: [
+            { ...finding('error'), acknowledgedId: 'AwsSolutions::AwsSolutions-SQS4', reason: 'r' },
+          ],
         },
       ],
     });
@@ -161,7 +190,9 @@ describe('checkNagFindings', () => {
     const empty = mkdtempSync(join(tmpdir(), 'guardrail-nag-'));
     expect(checkNagFindings(empty).summary).toBe('validation-report.json is missing: no cdk-nag results to audit');
     const crashed = withReport({
-      pluginReports: [{ pluginName: 'AwsSolutions', conclusion: 'failure', violations: [], metadata: { error: 'boom' } }],
+      pluginReports: [
+        { pluginName: 'AwsSolutions', conclusion: 'failure', violations: [], metadata: { error: 'boom' } },
+      ],
     });
     expect(checkNagFindings(crashed).details).toEqual(['plugin AwsSolutions failed to run: boom']);
     rmSync(empty, { recursive: true });

@@ -27,14 +27,18 @@ describe('hashDirectory', () => {
   it('hashes the sorted listing of "<type> <sha256> <path>" lines', () => {
     const dir = tree({ 'b.txt': 'bee', 'a/z.txt': 'zed', 'a/b.txt': 'a-bee' });
     const digest = hashDirectory(dir);
-    const listing = [`file ${sha256('a-bee')} a/b.txt\n`, `file ${sha256('zed')} a/z.txt\n`, `file ${sha256('bee')} b.txt\n`];
+    const listing = [
+      `file ${sha256('a-bee')} a/b.txt\n`,
+      `file ${sha256('zed')} a/z.txt\n`,
+      `file ${sha256('bee')} b.txt\n`,
+    ];
     expect(digest.members?.map((m) => m.path)).toEqual(['a/b.txt', 'a/z.txt', 'b.txt']);
     expect(digest.sha256).toBe(sha256(listing.join('')));
   });
 
   it('does not depend on creation order', () => {
-    const one = tree({ 'x/1': '1', 'y/2': '2', 'z': '3' });
-    const two = tree({ 'z': '3', 'y/2': '2', 'x/1': '1' });
+    const one = tree({ 'x/1': '1', 'y/2': '2', z: '3' });
+    const two = tree({ z: '3', 'y/2': '2', 'x/1': '1' });
     expect(hashDirectory(one).sha256).toBe(hashDirectory(two).sha256);
   });
 
@@ -42,7 +46,7 @@ describe('hashDirectory', () => {
     const base = hashDirectory(tree({ 'a.txt': 'hello', 'sub/b.txt': 'world' })).sha256;
     expect(hashDirectory(tree({ 'a.txt': 'hellO', 'sub/b.txt': 'world' })).sha256).not.toBe(base);
     expect(hashDirectory(tree({ 'a2.txt': 'hello', 'sub/b.txt': 'world' })).sha256).not.toBe(base);
-    expect(hashDirectory(tree({ 'a.txt': 'hello', 'sub/b.txt': 'world', 'c': '' })).sha256).not.toBe(base);
+    expect(hashDirectory(tree({ 'a.txt': 'hello', 'sub/b.txt': 'world', c: '' })).sha256).not.toBe(base);
     expect(hashDirectory(tree({ 'a.txt': 'hello' })).sha256).not.toBe(base);
     // Moving a file to another folder keeps its bytes but changes the path: a different digest.
     expect(hashDirectory(tree({ 'sub/a.txt': 'hello', 'b.txt': 'world' })).sha256).not.toBe(base);
@@ -53,7 +57,11 @@ describe('hashDirectory', () => {
     const dir = tree({ 'a.txt': 'hello' });
     symlinkSync(join(outside, 'secret.txt'), join(dir, 'link'));
     const digest = hashDirectory(dir);
-    expect(digest.members).toContainEqual({ path: 'link', type: 'symlink', sha256: sha256(join(outside, 'secret.txt')) });
+    expect(digest.members).toContainEqual({
+      path: 'link',
+      type: 'symlink',
+      sha256: sha256(join(outside, 'secret.txt')),
+    });
     writeFileSync(join(outside, 'secret.txt'), 'changed target content');
     expect(hashDirectory(dir).sha256).toBe(digest.sha256);
   });

@@ -54,7 +54,9 @@ describe('parseGuardrailToken', () => {
     }
     expect(error).toBeInstanceOf(GuardrailTokenError);
     const message = (error as Error).message;
-    expect(message).toMatch(/environment variable GUARDRAIL_TOKEN is malformed .*dash-separated groups of lowercase letters and digits/);
+    expect(message).toMatch(
+      /environment variable GUARDRAIL_TOKEN is malformed .*dash-separated groups of lowercase letters and digits/,
+    );
     expect(message).not.toContain(token.trim());
   });
 

@@ -159,7 +159,9 @@ describe('tampering with a signed assembly', () => {
     writeFileSync(file, `${content.slice(0, at)}\t${content.slice(at + 1)}`);
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['digests']);
-    expect(check(result, 'digests').details).toEqual([`changed: ${template} (template) differs from the signed SHA-256`]);
+    expect(check(result, 'digests').details).toEqual([
+      `changed: ${template} (template) differs from the signed SHA-256`,
+    ]);
   });
 
   it('fails on one byte of an asset file changed, naming the file inside the asset', () => {
@@ -193,7 +195,9 @@ describe('tampering with a signed assembly', () => {
     unlinkSync(join(dir, asset.path, 'Dockerfile'));
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['digests']);
-    expect(check(result, 'digests').details).toEqual([`removed: ${asset.path}/Dockerfile (file of asset ${asset.path})`]);
+    expect(check(result, 'digests').details).toEqual([
+      `removed: ${asset.path}/Dockerfile (file of asset ${asset.path})`,
+    ]);
   });
 
   it('fails on a template removed from the assembly', () => {
@@ -304,7 +308,9 @@ describe('checks that hold even for a correctly signed assembly', () => {
     expect(notPassing(result)).toEqual(['staging-parity']);
     expect(check(result, 'staging-parity').details).toEqual([
       expect.stringMatching(
-        new RegExp(`^docker-context ${newId} \\(${newPath}, named by assembly-Production/.*\\.assets\\.json\\) is deployed by Production but Staging never deployed it$`),
+        new RegExp(
+          `^docker-context ${newId} \\(${newPath}, named by assembly-Production/.*\\.assets\\.json\\) is deployed by Production but Staging never deployed it$`,
+        ),
       ),
     ]);
   });

@@ -2,7 +2,7 @@
 import { parseCommandLine, usage, type Invocation } from './args.js';
 import { destroyAwsClients } from './aws-clients.js';
 import { runChecks, type Check, type CheckResult } from './check.js';
-import { parseDeployConfig, parseHealthConfig, UsageError } from './config.js';
+import { mergeSettings, parseDeployConfig, parseHealthConfig, UsageError } from './config.js';
 import { deployChecks } from './deploy/index.js';
 import { applyAllowMissing } from './health/missing.js';
 import { healthChecks } from './health/index.js';
@@ -15,7 +15,7 @@ interface Plan {
 }
 
 function plan(invocation: Extract<Invocation, { help: false }>, env: NodeJS.ProcessEnv): Plan {
-  const settings = { ...env, ...invocation.overrides };
+  const settings = mergeSettings(env, invocation.overrides);
   if (invocation.command === 'deploy') return { checks: deployChecks(parseDeployConfig(settings)), finish: (results) => results };
   const config = parseHealthConfig(settings, invocation.allowMissing);
   return { checks: healthChecks(config), finish: (results) => applyAllowMissing(results, config.allowMissing) };

@@ -6,6 +6,11 @@ export class UsageError extends Error {}
 /** Where the values come from: the environment with the command-line flags laid over it. */
 export type Settings = Readonly<Partial<Record<string, string | undefined>>>;
 
+/** The environment with the flags laid over it (a flag wins). */
+export function mergeSettings(env: NodeJS.ProcessEnv, overrides: Readonly<Partial<Record<VariableName, string>>>): Settings {
+  return { ...env, ...overrides };
+}
+
 export interface DeployConfig {
   /** Without a trailing slash. */
   readonly edgeUrl: string;

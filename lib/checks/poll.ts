@@ -5,7 +5,7 @@ export interface PollOptions<T> {
   read(): Promise<T>;
   /** Whether the state read is the one waited for. */
   done(value: T): boolean;
-  /** Total time allowed; at least one read happens even with 0. */
+  /** Total time allowed; the first read happens at once, the last one when the budget is spent. */
   readonly budgetMs: number;
   /** Pause between reads. */
   readonly intervalMs: number;
@@ -27,8 +27,9 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<PollResult<
     reads += 1;
     const elapsedMs = performance.now() - started;
     if (options.done(value)) return { value, done: true, reads, elapsedMs };
-    if (elapsedMs + options.intervalMs > options.budgetMs) return { value, done: false, reads, elapsedMs };
-    await sleep(options.intervalMs);
+    if (elapsedMs >= options.budgetMs) return { value, done: false, reads, elapsedMs };
+    // The last read happens when the budget ends, not an interval before.
+    await sleep(Math.min(options.intervalMs, options.budgetMs - elapsedMs));
   }
 }
 

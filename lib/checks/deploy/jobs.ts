@@ -39,11 +39,14 @@ export function jobsCheck(options: JobsCheckOptions): Check {
       if (posted.status !== 202) return fail(`POST ${url} → ${posted.status}, expected 202: ${posted.body.slice(0, 200)}`);
       const jobId = (JSON.parse(posted.body) as { id?: unknown }).id;
 
+      const postedAt = performance.now();
       let emptyReads = 0;
+      let emptySinceMs = 0;
       const drained = await pollUntil({
         read: async () => {
           const depth = await queueDepth(options.queueUrl);
-          emptyReads = total(depth) === 0 ? emptyReads + 1 : 0;
+          if (total(depth) > 0) emptyReads = 0;
+          else if (++emptyReads === 1) emptySinceMs = performance.now() - postedAt;
           return depth;
         },
         done: () => emptyReads >= EMPTY_READS_REQUIRED,
@@ -59,7 +62,7 @@ export function jobsCheck(options: JobsCheckOptions): Check {
 
       const dlqAfter = total(await queueDepth(options.dlqUrl));
       if (dlqAfter > dlqBefore) return fail(`${job} processed, but the DLQ grew from ${dlqBefore} to ${dlqAfter} message(s): a job failed`);
-      return pass(`${job} posted; queue drained in ${seconds(drained.elapsedMs)}; DLQ unchanged at ${dlqAfter}`);
+      return pass(`${job} posted; queue empty after ${seconds(emptySinceMs)} (${EMPTY_READS_REQUIRED} reads in a row); DLQ unchanged at ${dlqAfter}`);
     },
   };
 }

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readCloudAssembly } from './assembly.js';
+import { type AssemblyInfo, readCloudAssembly } from './assembly.js';
 import { type CoveredKind, type CoveredPath, coveredPaths } from './coverage.js';
 import { compareStrings, type DirectoryMember, hashPath } from './digest.js';
 import { keyIdOf } from './token.js';
@@ -64,10 +64,13 @@ const attestationSchema = z.strictObject({
 export interface MissingPath extends CoveredPath {}
 
 /** The covered paths of an assembly, hashed now. Throws AssemblyFormatError on unreadable manifests. */
-export function computeEntries(root: string): { entries: AttestedEntry[]; missing: MissingPath[] } {
+export function computeEntries(
+  root: string,
+  assemblies: readonly AssemblyInfo[] = readCloudAssembly(root),
+): { entries: AttestedEntry[]; missing: MissingPath[] } {
   const entries: AttestedEntry[] = [];
   const missing: MissingPath[] = [];
-  for (const covered of coveredPaths(root, readCloudAssembly(root))) {
+  for (const covered of coveredPaths(root, assemblies)) {
     const absolute = join(root, covered.path);
     if (!existsSync(absolute)) {
       missing.push(covered);

@@ -72,7 +72,7 @@ export function verifyAssembly(options: VerifyOptions): VerifyResult {
   let assemblies: AssemblyInfo[] | undefined;
   try {
     assemblies = readCloudAssembly(assemblyDir);
-    current = computeEntries(assemblyDir);
+    current = computeEntries(assemblyDir, assemblies);
   } catch (error) {
     checks.push(fail('digests', `cannot read the assembly: ${(error as Error).message}`));
   }

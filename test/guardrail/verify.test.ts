@@ -39,6 +39,9 @@ beforeAll(() => {
     encoding: 'utf8',
   });
   if (synth.status !== 0) throw new Error(`cdk synth failed (${synth.status}):\n${synth.stderr}`);
+  if (!existsSync(join(synthesized, ATTESTATION_FILE))) {
+    throw new Error(`cdk synth wrote no ${ATTESTATION_FILE}: bin/app.ts must call writeAttestation after app.synth()`);
+  }
 });
 
 afterAll(() => {
@@ -211,6 +214,26 @@ describe('tampering with a signed assembly', () => {
     );
   });
 
+  it('fails on a template added to the production stage, naming the manifest and the template', () => {
+    const dir = copy();
+    const prod = production(dir);
+    const template = `${prod.directory}/Extra.template.json`;
+    writeFileSync(join(dir, template), JSON.stringify({ Resources: {} }));
+    editJson(join(dir, prod.manifest), (manifest) => {
+      manifest.artifacts.Extra = {
+        type: 'aws:cloudformation:stack',
+        environment: 'aws://unknown-account/unknown-region',
+        properties: { templateFile: 'Extra.template.json' },
+      };
+    });
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['digests']);
+    expect(check(result, 'digests').details).toEqual([
+      `added: ${template} (template, used by Production) is not in the attestation`,
+      `changed: ${prod.manifest} (manifest) differs from the signed SHA-256`,
+    ]);
+  });
+
   it('fails when the attestation is edited to match a tampered template (the HMAC no longer matches)', () => {
     const dir = copy();
     const { template } = productionResource(dir, 'AWS::S3::Bucket');
@@ -303,6 +326,10 @@ describe('checks that hold even for a correctly signed assembly', () => {
       writeFileSync(join(dir, file), content.split(asset.id).join(newId));
     }
     expect(replaced).toBeGreaterThanOrEqual(3); // manifest key, source directory, image tag; the template's image URI
+    // Unsigned, the swap is caught by the digests, naming the new asset.
+    expect(check(verify(dir), 'digests').details).toContain(
+      `added: ${newPath} (docker-context, used by Production) is not in the attestation`,
+    );
     writeAttestation(dir, TOKEN);
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['staging-parity']);

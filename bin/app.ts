@@ -6,8 +6,11 @@ import { resolveGuardrailToken, writeAttestation } from '../lib/guardrail';
 // time (measured by bench/synth); cfn-lint checks every template in CI and in
 // the pipeline instead. CDK_VALIDATION=true turns it back on for one run.
 const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATION === 'true' });
+// Fail before building anything when the guardrail token is missing or malformed.
+const guardrailToken = resolveGuardrailToken({ env: process.env, context: (key) => app.node.tryGetContext(key) });
+
 // The release being built: CodeBuild's commit id in the pipeline, "dev" elsewhere.
 defineApp(app, process.env.CODEBUILD_RESOLVED_SOURCE_VERSION ?? 'dev');
 app.synth();
-// guardrail: sign the assembly
-writeAttestation(app.outdir, resolveGuardrailToken({ env: process.env, context: (key) => app.node.tryGetContext(key) }));
+// guardrail: sign the assembly (every template and asset each stage deploys)
+writeAttestation(app.outdir, guardrailToken);

@@ -8,9 +8,9 @@ export const EXIT_USAGE = 2;
 
 const NAME_WIDTH = 14;
 
-/** `PASS  latency       p95 41 ms ≤ budget 300 ms (...)` */
+/** `PASS  latency         p95 41 ms ≤ budget 300 ms (...)` */
 export function formatResult(result: CheckResult): string {
-  return `${result.status.padEnd(4)}  ${result.name.padEnd(NAME_WIDTH)}${result.detail}`;
+  return `${result.status.padEnd(4)}  ${result.name.padEnd(NAME_WIDTH)}  ${result.detail}`;
 }
 
 export function formatSummary(command: string, results: readonly CheckResult[]): string {

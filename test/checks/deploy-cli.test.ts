@@ -4,16 +4,19 @@
 // stops the worker.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEvent, startApi, startSqsEmulator, startWorker, stopAllServices, type ServiceProcess, type SqsEmulator } from '../services/helpers';
+import { startFakeAws, type FakeAws } from './fake-aws';
 import { runChecksCli } from './run-cli';
 
 const API_VERSION = 'test-1.2.3'; // what startApi gives the API as APP_VERSION
 
 let emulator: SqsEmulator;
+let aws: FakeAws;
 let worker: ServiceProcess;
 let stackEnv: Record<string, string>;
 
 beforeAll(async () => {
   emulator = await startSqsEmulator();
+  aws = await startFakeAws();
   const { queueUrl, dlqUrl } = await emulator.createQueueWithDlq('deploy-checks');
   const { baseUrl } = await startApi(emulator, { QUEUE_URL: queueUrl, APP_VERSION: API_VERSION });
   worker = await startWorker(emulator, { QUEUE_URL: queueUrl, DLQ_URL: dlqUrl });
@@ -33,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAllServices();
   await emulator?.stop();
+  await aws?.stop();
 });
 
 describe('checks deploy against the local stack', () => {
@@ -61,6 +65,21 @@ describe('checks deploy against the local stack', () => {
   it('accepts a flag in place of its variable (--expected-version wins over EXPECTED_VERSION)', async () => {
     const run = await runChecksCli(['deploy', '--expected-version', API_VERSION], { ...stackEnv, EXPECTED_VERSION: 'abc1234', VERSION_BUDGET_SECONDS: '1' });
 
+    expect(run.line('version')).toMatch(/^PASS /);
+  });
+
+  it('invalidates the cached paths and waits for CloudFront to complete when DISTRIBUTION_ID is set', async () => {
+    // CloudFront calls go to the local fake (AWS_ENDPOINT_URL_CLOUDFRONT); SQS still to the emulator.
+    const { AWS_ENDPOINT_URL_CLOUDFRONT } = aws.sdkEnv;
+    const run = await runChecksCli(['deploy'], { ...stackEnv, AWS_ENDPOINT_URL_CLOUDFRONT: AWS_ENDPOINT_URL_CLOUDFRONT!, DISTRIBUTION_ID: 'E2QWRUHAPOMQZL' });
+
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.line('invalidation')).toMatch(/^PASS .*invalidation I2J0I21PCUYOIK of \/v1\/version \/v1\/search\* on E2QWRUHAPOMQZL completed/);
+    expect(aws.calls.map((call) => call.operation)).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
+    const batch = aws.calls[0]!.body;
+    expect(batch).toContain('<Quantity>2</Quantity>');
+    expect(batch).toContain('<Path>/v1/version</Path>');
+    expect(batch).toContain('<Path>/v1/search*</Path>');
     expect(run.line('version')).toMatch(/^PASS /);
   });
 

@@ -38,8 +38,8 @@ describe('report', () => {
   ];
 
   it('prints one aligned line per check: status, name, why', () => {
-    expect(formatResult(results[0]!)).toBe('PASS  edge health   GET /healthz → 200 in 4 ms');
-    expect(formatResult(results[1]!)).toBe('SKIP  invalidation  no distribution');
+    expect(formatResult(results[0]!)).toBe('PASS  edge health     GET /healthz → 200 in 4 ms');
+    expect(formatResult(results[1]!)).toBe('SKIP  invalidation    no distribution');
   });
 
   it('exits 0 when every check passed or was skipped, 1 when one failed', () => {

@@ -11,8 +11,26 @@ export function strongEtag(body: string): string {
 
 /** Sends a JSON body with Cache-Control and a strong ETag; answers 304 when the client already has it. */
 export function sendCacheableJson(request: FastifyRequest, reply: FastifyReply, value: unknown, cacheControl: string): FastifyReply {
+  return sendCacheableBody(request, reply, jsonWithEtag(value), cacheControl);
+}
+
+export interface JsonWithEtag {
+  readonly body: string;
+  readonly etag: string;
+}
+
+export function jsonWithEtag(value: unknown): JsonWithEtag {
   const body = JSON.stringify(value);
-  const etag = strongEtag(body);
+  return { body, etag: strongEtag(body) };
+}
+
+/** As sendCacheableJson, for a body serialized (and hashed) beforehand. */
+export function sendCacheableBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { body, etag }: JsonWithEtag,
+  cacheControl: string,
+): FastifyReply {
   reply.header('cache-control', cacheControl).header('etag', etag);
   if (matches(request.headers['if-none-match'], etag)) return reply.code(304).send();
   return reply.type('application/json; charset=utf-8').send(body);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CACHEABLE, sendCacheableJson } from '../http-cache.js';
+import { CACHEABLE, jsonWithEtag, sendCacheableBody, type JsonWithEtag } from '../http-cache.js';
 import type { SearchIndex } from '../search-index.js';
 
 interface SearchQuery {
@@ -16,10 +16,22 @@ const querySchema = {
   },
 } as const;
 
+// The dataset never changes while the process runs, so an answer (body + ETag) can be reused.
+// Bounded: the oldest entry goes when it is full.
+const MAX_CACHED_ANSWERS = 1_000;
+
 export function searchRoutes(app: FastifyInstance, index: SearchIndex): void {
+  const answers = new Map<string, JsonWithEtag>();
   app.get<{ Querystring: SearchQuery }>('/v1/search', { schema: { querystring: querySchema } }, async (request, reply) => {
     const { q, limit } = request.query;
-    const { total, results } = index.search(q, limit);
-    return sendCacheableJson(request, reply, { query: q, limit, total, results }, CACHEABLE);
+    const key = `${limit}:${q}`;
+    let answer = answers.get(key);
+    if (!answer) {
+      const { total, results } = index.search(q, limit);
+      answer = jsonWithEtag({ query: q, limit, total, results });
+      if (answers.size >= MAX_CACHED_ANSWERS) answers.delete(answers.keys().next().value!);
+      answers.set(key, answer);
+    }
+    return sendCacheableBody(request, reply, answer, CACHEABLE);
   });
 }

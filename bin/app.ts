@@ -9,8 +9,8 @@ const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATIO
 // Fail before building anything when the guardrail token is missing or malformed.
 const guardrailToken = resolveGuardrailToken({ env: process.env, context: (key) => app.node.tryGetContext(key) });
 
-// The release being built: CodeBuild's commit id in the pipeline, "dev" elsewhere.
-defineApp(app, process.env.CODEBUILD_RESOLVED_SOURCE_VERSION ?? 'dev');
+// The release being built: the pipeline's synth step passes the commit id.
+defineApp(app, process.env.RELEASE_VERSION ?? 'dev');
 app.synth();
 // guardrail: sign the assembly (every template and asset each stage deploys)
 writeAttestation(app.outdir, guardrailToken);

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -185,7 +185,10 @@ export class ApiService extends Construct {
       },
       period,
     });
+    // Named explicitly: the service refers to its deployment alarms by name.
+    const alarmPrefix = `${Stack.of(this).stackName}-${id}`;
     this.errorRateAlarm = errorRate.createAlarm(this, 'ErrorRateAlarm', {
+      alarmName: `${alarmPrefix}-5xx-rate`,
       alarmDescription: 'API 5xx share of requests too high: rolls back a deployment in progress',
       threshold: props.rollback5xxPercent ?? 5,
       evaluationPeriods: 3,
@@ -193,14 +196,18 @@ export class ApiService extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.latencyAlarm = this.targetGroup.metrics.targetResponseTime({ period, statistic: 'p99' }).createAlarm(this, 'LatencyAlarm', {
+      alarmName: `${alarmPrefix}-p99-latency`,
       alarmDescription: 'API p99 latency too high: rolls back a deployment in progress',
       threshold: (props.rollbackP99Latency ?? Duration.millis(1500)).toMilliseconds() / 1000,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.service.enableDeploymentAlarms([this.errorRateAlarm.alarmName, this.latencyAlarm.alarmName], {
+    this.service.enableDeploymentAlarms([`${alarmPrefix}-5xx-rate`, `${alarmPrefix}-p99-latency`], {
       behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
     });
+    // The names are literal (a Ref would make CDK warn of a possible cycle), so
+    // the ordering that a Ref would have implied is stated here.
+    this.service.node.addDependency(this.errorRateAlarm, this.latencyAlarm);
   }
 }

@@ -109,6 +109,7 @@ const pipelineSchema = z.object({
   notificationEmail: z.string().email().optional(),
   latencyBudgetMs: positiveInt,
   jobBudgetSeconds: positiveInt,
+  baseImage: z.string().regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+:[\w.-]+$/, 'expected a container image reference with a tag, e.g. "public.ecr.aws/docker/library/node:22-alpine"'),
 });
 
 export const configSchema = z.object({
@@ -127,6 +128,12 @@ export type AlarmThresholds = z.infer<typeof alarmsSchema>;
 
 /** The configuration sections, each a top-level context key in cdk.json. */
 export const CONFIG_SECTIONS = ['pipeline', 'staging', 'production'] as const;
+
+/**
+ * The context key that builds the two stages directly on the app, without the
+ * pipeline (`-c sandbox=true`): for deploying a sandbox account by hand.
+ */
+export const SANDBOX_CONTEXT_KEY = 'sandbox';
 
 /** A configuration error: the message names every bad key and what is expected. */
 export class ConfigError extends Error {

@@ -13,6 +13,7 @@ import { QueueWorker } from '../constructs/queue-worker';
 import { EnvironmentConfig } from './config';
 import { acknowledgeStageFindings } from './compliance';
 import { TiersDashboard } from './dashboard';
+import { DeployChecksRole } from './deploy-checks-role';
 import { PROJECT, tag, TIER_IDS } from './tiers';
 
 /** The repository root: the services' Docker build contexts live under it. */
@@ -41,6 +42,8 @@ export interface DataProductStageProps extends StageProps {
   readonly settings: EnvironmentConfig;
   /** The release being deployed (a commit id); the API reports it at /v1/version. */
   readonly appVersion: string;
+  /** The account whose release pipeline checks this stage (it may assume the stage's checks role). */
+  readonly pipelineAccount: string;
   /**
    * Build arguments of the service images (e.g. NODE_IMAGE, the base image).
    * @default - the Dockerfiles' defaults
@@ -75,6 +78,8 @@ export class DataProductStage extends Stage {
   public readonly edgeWafStack: Stack;
   /** What the pipeline's checks need to find the deployed stage. */
   public readonly outputs: DataProductOutputs;
+  /** The role the pipeline's check steps assume in this stage's account. */
+  public readonly checksRoleArn: string;
 
   constructor(scope: Construct, id: string, props: DataProductStageProps) {
     const { settings } = props;
@@ -171,6 +176,10 @@ export class DataProductStage extends Stage {
       workerServiceName: output('WorkerServiceName', worker.service.serviceName, 'ECS service of the worker tier'),
       apiTargetGroupArn: output('ApiTargetGroupArn', api.targetGroup.targetGroupArn, 'Target group of the API tasks'),
     };
+
+    const checksRoleName = `${label}-deploy-checks`;
+    new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker });
+    this.checksRoleArn = DeployChecksRole.arnFor(settings.account, checksRoleName);
 
     acknowledgeStageFindings({ accessLogs, edge, api, worker, cluster, customDomain: domainName !== undefined });
   }

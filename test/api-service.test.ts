@@ -65,15 +65,16 @@ describe('ApiService', () => {
         Alarms: {
           Enable: true,
           Rollback: true,
-          AlarmNames: [{ Ref: Match.stringLikeRegexp('ErrorRateAlarm') }, { Ref: Match.stringLikeRegexp('LatencyAlarm') }],
+          AlarmNames: ['Production-Tiers-api-id6pe9zboa-5xx-rate', 'Production-Tiers-api-id6pe9zboa-p99-latency'],
         },
       }),
     });
     production.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Production-Tiers-api-id6pe9zboa-5xx-rate',
       Threshold: 5,
       Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp('target5xx') })]),
     });
-    production.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99', Threshold: 1.5 });
+    production.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Production-Tiers-api-id6pe9zboa-p99-latency', MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99', Threshold: 1.5 });
   });
 
   it('runs as a non-root user on a read-only root filesystem, logging with a retention', () => {

@@ -18,6 +18,8 @@ export type Invocation =
       /** Flag values, keyed by the variable they override. */
       readonly overrides: Readonly<Partial<Record<VariableName, string>>>;
       readonly allowMissing: boolean;
+      /** A CloudFormation stack whose outputs fill the variables (under the flags, over the environment). */
+      readonly stack: string | undefined;
     };
 
 export function parseCommandLine(argv: readonly string[]): Invocation {
@@ -26,7 +28,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (!isCommand(command)) throw new UsageError(`unknown command "${command}": expected one of ${Object.keys(COMMANDS).join(', ')}`);
 
   const { variables } = COMMANDS[command];
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, stack: { type: 'string' } };
   for (const variable of variables) options[flagName(variable)] = { type: 'string' };
   if (command === 'health') options['allow-missing'] = { type: 'boolean' };
 
@@ -43,7 +45,8 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     const value = values[flagName(variable)];
     if (typeof value === 'string') overrides[variable] = value;
   }
-  return { help: false, command, overrides, allowMissing: values['allow-missing'] === true };
+  const stack = typeof values.stack === 'string' ? values.stack : undefined;
+  return { help: false, command, overrides, allowMissing: values['allow-missing'] === true, stack };
 }
 
 function isCommand(value: string): value is CommandName {
@@ -53,7 +56,8 @@ function isCommand(value: string): value is CommandName {
 export function usage(): string {
   const lines = ['usage: npm run checks -- <command> [--<variable> <value> ...]', '', 'commands:'];
   for (const [name, { summary }] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(8)}${summary}`);
-  lines.push('  health --allow-missing: a stage that does not exist at all (first release) is SKIP, not FAIL', '');
+  lines.push('  health --allow-missing: a stage that does not exist at all (first release) is SKIP, not FAIL');
+  lines.push('  --stack NAME: read the variables from that CloudFormation stack\'s outputs (a flag still wins)', '');
   lines.push('variables (each also a flag: EDGE_URL ↔ --edge-url; a flag overrides the environment):');
   for (const [name, description] of Object.entries(VARIABLES)) lines.push(`  ${name.padEnd(28)}${description}`);
   lines.push('', 'exit codes: 0 every check passed or was skipped, 1 a check failed, 2 bad usage or configuration');

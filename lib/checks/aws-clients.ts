@@ -1,5 +1,6 @@
 // The AWS SDK clients, configured only by the SDK's standard environment (AWS_REGION, the
 // credential chain, AWS_ENDPOINT_URL_<SERVICE>); created only when a check needs one.
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -22,6 +23,7 @@ export const awsClients = {
   // Calls go to AWS_ENDPOINT_URL_SQS (or the regional endpoint), not to each queue URL's host:
   // the same host on AWS, and a local emulator's queue URLs name a host that does not resolve.
   sqs: lazy(() => new SQSClient({ useQueueUrlAsEndpoint: false })),
+  cloudFormation: lazy(() => new CloudFormationClient({})),
   cloudFront: lazy(() => new CloudFrontClient({})),
   ecs: lazy(() => new ECSClient({})),
   elbv2: lazy(() => new ElasticLoadBalancingV2Client({})),

@@ -6,6 +6,7 @@ import { mergeSettings, parseDeployConfig, parseHealthConfig, UsageError } from 
 import { deployChecks } from './deploy/index.js';
 import { applyAllowMissing } from './health/missing.js';
 import { healthChecks } from './health/index.js';
+import { readStackOutputs } from './stack-outputs.js';
 import { EXIT_USAGE, exitCode, formatResult, formatSummary } from './report.js';
 
 interface Plan {
@@ -14,8 +15,9 @@ interface Plan {
   readonly finish: (results: CheckResult[]) => CheckResult[];
 }
 
-function plan(invocation: Extract<Invocation, { help: false }>, env: NodeJS.ProcessEnv): Plan {
-  const settings = mergeSettings(env, invocation.overrides);
+async function plan(invocation: Extract<Invocation, { help: false }>, env: NodeJS.ProcessEnv): Promise<Plan> {
+  const stackOutputs = invocation.stack === undefined ? {} : await readStackOutputs(invocation.stack);
+  const settings = mergeSettings(env, invocation.overrides, stackOutputs);
   if (invocation.command === 'deploy') return { checks: deployChecks(parseDeployConfig(settings)), finish: (results) => results };
   const config = parseHealthConfig(settings, invocation.allowMissing);
   return { checks: healthChecks(config), finish: (results) => applyAllowMissing(results, config.allowMissing) };
@@ -31,7 +33,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       return 0;
     }
     invocation = parsed;
-    planned = plan(invocation, env);
+    planned = await plan(invocation, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`checks: ${error.message.split('\n').join('\nchecks: ')}\n(npm run checks -- --help for usage)\n`);

@@ -6,9 +6,13 @@ export class UsageError extends Error {}
 /** Where the values come from: the environment with the command-line flags laid over it. */
 export type Settings = Readonly<Partial<Record<string, string | undefined>>>;
 
-/** The environment with the flags laid over it (a flag wins). */
-export function mergeSettings(env: NodeJS.ProcessEnv, overrides: Readonly<Partial<Record<VariableName, string>>>): Settings {
-  return { ...env, ...overrides };
+/** The environment, then the stack's outputs, then the flags, each laid over the one before (a flag wins). */
+export function mergeSettings(
+  env: NodeJS.ProcessEnv,
+  overrides: Readonly<Partial<Record<VariableName, string>>>,
+  stackOutputs: Readonly<Partial<Record<VariableName, string>>> = {},
+): Settings {
+  return { ...env, ...stackOutputs, ...overrides };
 }
 
 export interface DeployConfig {

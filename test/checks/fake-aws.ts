@@ -28,6 +28,8 @@ export interface FakeAwsState {
   targets: WireTarget[] | undefined;
   /** Status GetInvalidation answers. */
   invalidationStatus: string;
+  /** Outputs of the stack DescribeStacks answers; undefined: the stack does not exist. */
+  stackOutputs: Record<string, string> | undefined;
 }
 
 export interface FakeAws {
@@ -44,7 +46,7 @@ const ELB_NS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 const CLOUDFRONT_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
 
 export async function startFakeAws(): Promise<FakeAws> {
-  const state: FakeAwsState = { cluster: { services: [] }, targets: [], invalidationStatus: 'Completed' };
+  const state: FakeAwsState = { cluster: { services: [] }, targets: [], invalidationStatus: 'Completed', stackOutputs: undefined };
   const calls: { operation: string; body: string }[] = [];
 
   const server = createServer(async (request, response) => {
@@ -55,6 +57,10 @@ export async function startFakeAws(): Promise<FakeAws> {
       return answerEcs(state, body, response);
     }
     const action = new URLSearchParams(body).get('Action');
+    if (action === 'DescribeStacks') {
+      calls.push({ operation: `cloudformation:${action}`, body });
+      return answerCloudFormation(state, new URLSearchParams(body).get('StackName') ?? '', response);
+    }
     if (action) {
       calls.push({ operation: `elasticloadbalancing:${action}`, body });
       return answerElb(state, response);
@@ -82,6 +88,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       AWS_ENDPOINT_URL_ECS: url,
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: url,
       AWS_ENDPOINT_URL_CLOUDFRONT: url,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: url,
     },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -121,6 +128,28 @@ function answerElb(state: FakeAwsState, response: ServerResponse): void {
     200,
     'text/xml',
     `<DescribeTargetHealthResponse xmlns="${ELB_NS}"><DescribeTargetHealthResult><TargetHealthDescriptions>${members}</TargetHealthDescriptions></DescribeTargetHealthResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></DescribeTargetHealthResponse>`,
+  );
+}
+
+const CFN_NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+
+function answerCloudFormation(state: FakeAwsState, stackName: string, response: ServerResponse): void {
+  if (state.stackOutputs === undefined) {
+    return send(
+      response,
+      400,
+      'text/xml',
+      `<ErrorResponse xmlns="${CFN_NS}"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stackName} does not exist</Message></Error><RequestId>fake</RequestId></ErrorResponse>`,
+    );
+  }
+  const members = Object.entries(state.stackOutputs)
+    .map(([key, value]) => `<member><OutputKey>${key}</OutputKey><OutputValue>${value}</OutputValue></member>`)
+    .join('');
+  send(
+    response,
+    200,
+    'text/xml',
+    `<DescribeStacksResponse xmlns="${CFN_NS}"><DescribeStacksResult><Stacks><member><StackName>${stackName}</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-11-27T10:00:00Z</CreationTime><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></DescribeStacksResponse>`,
   );
 }
 

@@ -31,6 +31,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   aws.calls.length = 0;
+  aws.state.stackOutputs = undefined;
   aws.state.cluster = { services: [service('api-id6pe9zboa'), service('worker-sskbsaup')] };
   aws.state.targets = [
     { id: '10.0.1.23', state: 'healthy' },
@@ -104,5 +105,40 @@ describe('checks health', () => {
     expect(run.code, run.stdout + run.stderr).toBe(1);
     expect(run.line('worker service')).toMatch(/^FAIL .*service worker-sskbsaup not found .*other parts of the stage exist/);
     expect(run.line('api service')).toMatch(/^PASS /);
+  });
+
+  describe('--stack: the variables from the stage stack\'s outputs', () => {
+    const sdkOnly = () => ({ ...aws.sdkEnv });
+
+    it('reads the endpoints of a deployed stage from CloudFormation', async () => {
+      aws.state.stackOutputs = {
+        EdgeUrl: aws.url,
+        ClusterName: 'production-cluster',
+        ApiServiceName: 'api-id6pe9zboa',
+        WorkerServiceName: 'worker-sskbsaup',
+        ApiTargetGroupArn: TARGET_GROUP_ARN,
+      };
+      const run = await runChecksCli(['health', '--stack', 'Production-Tiers', '--allow-missing'], sdkOnly());
+
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.line('api targets')).toMatch(/^PASS /);
+      expect(run.line('worker service')).toMatch(/^PASS .*worker-sskbsaup/);
+      expect(new URLSearchParams(aws.calls.find((c) => c.operation === 'cloudformation:DescribeStacks')!.body).get('StackName')).toBe('Production-Tiers');
+    });
+
+    it('reports a stack that does not exist yet as SKIP with --allow-missing, without asking ECS or ELBv2', async () => {
+      const run = await runChecksCli(['health', '--stack', 'Production-Tiers', '--allow-missing'], sdkOnly());
+
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      for (const check of ['api targets', 'api service', 'worker service', 'edge health']) expect(run.line(check)).toMatch(/^SKIP /);
+      expect(aws.calls.map((c) => c.operation)).toEqual(['cloudformation:DescribeStacks']);
+    });
+
+    it('lets a flag win over the stack\'s output', async () => {
+      aws.state.stackOutputs = { EdgeUrl: 'http://127.0.0.1:9/unreachable', ClusterName: 'production-cluster', ApiServiceName: 'api-id6pe9zboa', WorkerServiceName: 'worker-sskbsaup', ApiTargetGroupArn: TARGET_GROUP_ARN };
+      const run = await runChecksCli(['health', '--stack', 'Production-Tiers', '--edge-url', aws.url], sdkOnly());
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.line('edge health')).toMatch(/^PASS /);
+    });
   });
 });

@@ -30,8 +30,8 @@ export function buildStages(contextOverrides: Record<string, unknown> = {}): Bui
   const context = { ...cdkJsonContext(), ...contextOverrides };
   const app = new App({ context, builtinCloudFormationValidation: false });
   const config = loadConfig(app.node.getAllContext());
-  const staging = new DataProductStage(app, 'Staging', { settings: config.staging, appVersion: 'test-version' });
-  const production = new DataProductStage(app, 'Production', { settings: config.production, appVersion: 'test-version' });
+  const staging = new DataProductStage(app, 'Staging', { settings: config.staging, appVersion: 'test-version', pipelineAccount: config.pipeline.account });
+  const production = new DataProductStage(app, 'Production', { settings: config.production, appVersion: 'test-version', pipelineAccount: config.pipeline.account });
   return { app, staging, production };
 }
 

@@ -1,0 +1,40 @@
+// Reads a deployed stage's endpoints from its CloudFormation stack outputs (`--stack NAME`): the
+// pre-deployment health check of production runs before production's outputs exist as pipeline
+// variables, and before the first release the stack does not exist at all.
+import { DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { awsClients } from './aws-clients.js';
+import type { VariableName } from './variables.js';
+
+/** The stage's CfnOutputs (lib/stage.ts) and the variable each one fills. */
+export const OUTPUT_VARIABLES: Readonly<Record<string, VariableName>> = {
+  EdgeUrl: 'EDGE_URL',
+  DistributionId: 'DISTRIBUTION_ID',
+  QueueUrl: 'QUEUE_URL',
+  DeadLetterQueueUrl: 'DLQ_URL',
+  ClusterName: 'CLUSTER_NAME',
+  ApiServiceName: 'API_SERVICE_NAME',
+  WorkerServiceName: 'WORKER_SERVICE_NAME',
+  ApiTargetGroupArn: 'API_TARGET_GROUP_ARN',
+};
+
+/**
+ * The variables named by the stack's outputs; none when the stack does not exist (then every part
+ * of the stage is missing, which `--allow-missing` reports as SKIP).
+ */
+export async function readStackOutputs(stackName: string): Promise<Partial<Record<VariableName, string>>> {
+  let outputs: Output[];
+  try {
+    const { Stacks } = await awsClients.cloudFormation().send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = Stacks?.[0]?.Outputs ?? [];
+  } catch (error) {
+    // CloudFormation answers a missing stack with a ValidationError "Stack with id X does not exist".
+    if (error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message)) return {};
+    throw error;
+  }
+  const variables: Partial<Record<VariableName, string>> = {};
+  for (const { OutputKey, OutputValue } of outputs) {
+    const variable = OutputKey === undefined ? undefined : OUTPUT_VARIABLES[OutputKey];
+    if (variable && OutputValue !== undefined) variables[variable] = OutputValue;
+  }
+  return variables;
+}

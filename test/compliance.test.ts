@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
@@ -16,10 +17,10 @@ interface NagReport {
 const outdirs: string[] = [];
 
 /** Synthesizes the real app (optionally changed by `tamper`) and returns cdk-nag's report. */
-function nagReport(tamper?: (app: App, built: ReturnType<typeof defineApp>) => void): NagReport {
+function nagReport(tamper?: (app: App, built: ReturnType<typeof defineApp>) => void, context: Record<string, unknown> = {}): NagReport {
   const outdir = mkdtempSync(path.join(tmpdir(), 'nag-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: cdkJsonContext(), builtinCloudFormationValidation: false });
+  const app = new App({ outdir, context: { ...cdkJsonContext(), ...context }, builtinCloudFormationValidation: false });
   const built = defineApp(app, 'test-version');
   tamper?.(app, built);
   const exitCode = process.exitCode;
@@ -49,31 +50,49 @@ describe('cdk-nag AwsSolutions', () => {
     expect(report.conclusion).toBe('success');
   });
 
-  it('acknowledges only the expected findings, one finding on one construct each, with a reason', () => {
-    const acknowledged = report.suppressedViolations.flatMap((v) =>
-      v.violatingConstructs.map((c) => `${v.acknowledgedId} @ ${c.constructPath.replace(/^(Staging|Production)\//, '')}`),
-    );
-    const perStage = [
-      'AwsSolutions::AwsSolutions-CFR1 @ Tiers/edge-tc9rbe2m6/Distribution/Resource',
-      'AwsSolutions::AwsSolutions-CFR4 @ Tiers/edge-tc9rbe2m6/Distribution/Resource',
-      'AwsSolutions::AwsSolutions-ECS2 @ Tiers/api-id6pe9zboa/Task/Resource',
-      'AwsSolutions::AwsSolutions-ECS2 @ Tiers/worker-sskbsaup/Task/Resource',
-      'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/api-id6pe9zboa/Task/ExecutionRole/DefaultPolicy/Resource',
-      'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/worker-sskbsaup/Task/ExecutionRole/DefaultPolicy/Resource',
-      'AwsSolutions::AwsSolutions-S1 @ Tiers/AccessLogs/Bucket/Resource',
-    ];
-    const taskProtection = (account: string) =>
-      `AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:eu-west-1:${account}:task/<ClusterEB0386A7>/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource`;
-    expect(acknowledged.sort()).toEqual([...perStage, ...perStage, taskProtection('222222222222'), taskProtection('333333333333')].sort());
+  it('acknowledges in each stage only the expected findings, one finding on one construct each, with a reason', () => {
+    const acknowledgedIn = (stage: string) =>
+      report.suppressedViolations
+        .flatMap((v) => v.violatingConstructs.map((c) => ({ id: v.acknowledgedId, path: c.constructPath })))
+        .filter(({ path }) => path.startsWith(`Pipeline/${stage}/`))
+        .map(({ id, path }) => `${id} @ ${path.slice(`Pipeline/${stage}/`.length)}`)
+        .sort();
+    const expected = (account: string) =>
+      [
+        'AwsSolutions::AwsSolutions-CFR1 @ Tiers/edge-tc9rbe2m6/Distribution/Resource',
+        'AwsSolutions::AwsSolutions-CFR4 @ Tiers/edge-tc9rbe2m6/Distribution/Resource',
+        'AwsSolutions::AwsSolutions-ECS2 @ Tiers/api-id6pe9zboa/Task/Resource',
+        'AwsSolutions::AwsSolutions-ECS2 @ Tiers/worker-sskbsaup/Task/Resource',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/api-id6pe9zboa/Task/ExecutionRole/DefaultPolicy/Resource',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/worker-sskbsaup/Task/ExecutionRole/DefaultPolicy/Resource',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/DeployChecks/Role/DefaultPolicy/Resource',
+        'AwsSolutions::AwsSolutions-S1 @ Tiers/AccessLogs/Bucket/Resource',
+        `AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:eu-west-1:${account}:task/<ClusterEB0386A7>/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource`,
+      ].sort();
+    expect(acknowledgedIn('Staging')).toEqual(expected('222222222222'));
+    expect(acknowledgedIn('Production')).toEqual(expected('333333333333'));
     for (const v of report.suppressedViolations) expect(v.reason.length).toBeGreaterThan(40);
   });
 
-  it('fails on a new finding that nobody acknowledged', () => {
-    const tampered = nagReport((_app, { staging }) => {
-      new s3.Bucket(staging.tiersStack, 'CarelessBucket');
+  it('acknowledges the pipeline’s generated wildcards finding by finding, never a whole rule', () => {
+    const pipeline = report.suppressedViolations.filter((v) => v.violatingConstructs.some((c) => !/^Pipeline\/(Staging|Production)\//.test(c.constructPath)));
+    expect(pipeline.length).toBeGreaterThan(20);
+    for (const v of pipeline) expect(v.acknowledgedId).toMatch(/^AwsSolutions::AwsSolutions-(IAM5\[(Action|Resource)::.+\]|S1)$/);
+    expect(pipeline.map((v) => v.acknowledgedId)).not.toContain('AwsSolutions::AwsSolutions-IAM5');
+  });
+
+  it('fails on a new finding that nobody acknowledged, in a stage or in the pipeline', () => {
+    const rulesAt = (r: NagReport, path: string) => r.violations.filter((v) => v.violatingConstructs.some((c) => c.constructPath.includes(path))).map((v) => v.ruleName);
+    // A stage's stacks are synthesized when the pipeline adds them: tamper with a stage in sandbox mode.
+    const inStage = nagReport((_app, { staging }) => new s3.Bucket(staging.tiersStack, 'CarelessBucket'), { sandbox: 'true' });
+    expect(inStage.conclusion).toBe('failure');
+    expect(rulesAt(inStage, 'CarelessBucket')).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
+
+    const inPipeline = nagReport((_app, { pipelineStack }) => {
+      const role = new iam.Role(pipelineStack!, 'CarelessRole', { assumedBy: new iam.AccountRootPrincipal() });
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
     });
-    expect(tampered.conclusion).toBe('failure');
-    const rules = tampered.violations.filter((v) => v.violatingConstructs.some((c) => c.constructPath.includes('CarelessBucket'))).map((v) => v.ruleName);
-    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
+    expect(inPipeline.conclusion).toBe('failure');
+    expect(rulesAt(inPipeline, 'CarelessRole')).toEqual(expect.arrayContaining(['AwsSolutions-IAM5[Action::s3:*]', 'AwsSolutions-IAM5[Resource::*]']));
   });
 });

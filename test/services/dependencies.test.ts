@@ -39,7 +39,9 @@ describe.each(['api', 'worker'])('services/%s', (service) => {
   it('builds a non-root Node 22 image from ECR Public that runs the compiled entry point', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, 'services', service, 'Dockerfile'), 'utf8');
     const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]);
-    expect(bases).toEqual(['public.ecr.aws/docker/library/node:22-alpine', 'public.ecr.aws/docker/library/node:22-alpine']);
+    expect(bases).toEqual(['${NODE_IMAGE}', '${NODE_IMAGE}']);
+    // Node 22 LTS from ECR Public unless the build passes another base image.
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=public\.ecr\.aws\/docker\/library\/node:22-alpine$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);

@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defineApp } from '../lib/app';
+import { RELEASE_STAGES } from '../lib/pipeline-stack';
+import { cdkJsonContext } from './support/app';
+
+interface Action {
+  Name: string;
+  RunOrder?: number;
+  ActionTypeId: { Provider: string };
+  Configuration?: Record<string, unknown>;
+}
+interface PipelineStage {
+  Name: string;
+  Actions: Action[];
+  OnFailure?: { Result: string };
+}
+
+/** The synthesized pipeline stack's template, for the app as bin/app.ts builds it. */
+function pipelineTemplate(context: Record<string, unknown> = {}): Template {
+  const app = new App({ context: { ...cdkJsonContext(), ...context }, builtinCloudFormationValidation: false });
+  const { pipelineStack } = defineApp(app, 'test-version');
+  return Template.fromStack(pipelineStack!);
+}
+
+function pipelineStages(template: Template): PipelineStage[] {
+  const [pipeline] = Object.values(template.findResources('AWS::CodePipeline::Pipeline'));
+  return pipeline.Properties.Stages;
+}
+
+/** A CodeBuild project by the pipeline step it runs, with its parsed buildspec. */
+function project(template: Template, step: string): { environment: Record<string, any>; buildspec: Record<string, any>; role: string } {
+  const projects = Object.values(template.findResources('AWS::CodeBuild::Project'));
+  const found = projects.find((p) => String(p.Properties.Description).endsWith(`/${step}`));
+  if (!found) throw new Error(`no CodeBuild project for step ${step}`);
+  return { environment: found.Properties.Environment, buildspec: JSON.parse(found.Properties.Source.BuildSpec), role: found.Properties.ServiceRole['Fn::GetAtt'][0] };
+}
+
+/** The statements of the default policy of a role (by logical id). */
+function roleStatements(template: Template, role: string): Array<{ Action: string | string[]; Resource: unknown }> {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+let template: Template;
+let stages: PipelineStage[];
+beforeAll(() => {
+  template = pipelineTemplate();
+  stages = pipelineStages(template);
+});
+
+describe('the release pipeline', () => {
+  it('takes each commit through Source, Build, UpdatePipeline, Assets, Staging, Guardrail and Production, in that order', () => {
+    expect(stages.map((s) => s.Name)).toEqual([...RELEASE_STAGES]);
+    expect(RELEASE_STAGES).toEqual(['Source', 'Build', 'UpdatePipeline', 'Assets', 'Staging', 'Guardrail', 'Production']);
+  });
+
+  it('starts on a commit to main of example/br-fagq2 through the configured connection', () => {
+    const [source] = stages[0].Actions;
+    expect(source.ActionTypeId.Provider).toBe('CodeStarSourceConnection');
+    expect(source.Configuration).toMatchObject({ FullRepositoryId: 'example/br-fagq2', BranchName: 'main', ConnectionArn: expect.stringMatching(/^arn:aws:codeconnections:/) });
+  });
+
+  it('validates the guardrail after staging and before anything of production runs', () => {
+    const guardrail = stages.findIndex((s) => s.Actions.some((a) => a.Name === 'GuardrailValidation'));
+    expect(guardrail).toBeGreaterThan(stages.findIndex((s) => s.Name === 'Staging'));
+    expect(guardrail).toBeLessThan(stages.findIndex((s) => s.Name === 'Production'));
+    expect(stages.filter((s) => s.Actions.some((a) => a.Name === 'GuardrailValidation'))).toHaveLength(1);
+  });
+
+  it('runs the guardrail verify CLI over the synthesized assembly, with the token from the SSM SecureString', () => {
+    const step = project(template, 'GuardrailValidation');
+    expect(step.buildspec.phases.build.commands).toEqual(['npm run guardrail -- verify cdk.out --report guardrail-report.json']);
+    expect(step.buildspec.phases.install.commands.join('\n')).toMatch(/CODEBUILD_SRC_DIR_Synth_Output.*cdk\.out/);
+    expect(step.environment.EnvironmentVariables).toEqual([{ Name: 'GUARDRAIL_TOKEN', Type: 'PARAMETER_STORE', Value: '/br-fagq2/guardrail-token' }]);
+    const ssm = roleStatements(template, step.role).filter((s) => JSON.stringify(s.Action).includes('ssm:'));
+    expect(ssm).toEqual([
+      expect.objectContaining({ Action: 'ssm:GetParameters', Resource: 'arn:aws:ssm:eu-west-1:111111111111:parameter/br-fagq2/guardrail-token' }),
+    ]);
+    const actions = roleStatements(template, step.role).flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => !/^(logs|codebuild|s3|kms):/.test(a))).toEqual(['ssm:GetParameters']);
+  });
+
+  it('stops before production for an approval when configured', () => {
+    const approving = pipelineStages(pipelineTemplate({ 'pipeline.manualApproval': 'true' }));
+    const guardrail = approving.find((s) => s.Name === 'Guardrail')!;
+    const approval = guardrail.Actions.find((a) => a.ActionTypeId.Provider === 'Manual')!;
+    expect(approval.Name).toBe('PromoteToProduction');
+    expect(approval.RunOrder).toBeGreaterThan(guardrail.Actions.find((a) => a.Name === 'GuardrailValidation')!.RunOrder!);
+    expect(stages.find((s) => s.Name === 'Guardrail')!.Actions.map((a) => a.Name)).toEqual(['GuardrailValidation']);
+  });
+
+  it('synthesizes, tests and lints in the build, signing with the token and the commit id', () => {
+    const synth = project(template, 'Synth');
+    expect(synth.buildspec.phases.install.commands).toEqual(['npm ci', 'pip3 install --quiet cfn-lint==1.51.0']);
+    expect(synth.buildspec.phases.build.commands).toEqual(['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates']);
+    expect(synth.buildspec.cache).toEqual({ paths: ['/root/.npm/**/*'] });
+    expect(synth.environment.EnvironmentVariables).toContainEqual({ Name: 'GUARDRAIL_TOKEN', Type: 'PARAMETER_STORE', Value: '/br-fagq2/guardrail-token' });
+    const build = stages.find((s) => s.Name === 'Build')!.Actions[0];
+    const variables = JSON.parse(String(build.Configuration!.EnvironmentVariables)) as Array<{ name: string; value: string }>;
+    expect(variables).toContainEqual({ name: 'RELEASE_VERSION', type: 'PLAINTEXT', value: '#{Source@example_br-fagq2.CommitId}' });
+  });
+
+  it('updates itself, with the CLI versions pinned, and publishes assets in parallel', () => {
+    expect(JSON.stringify(project(template, 'SelfMutate').buildspec)).toContain('aws-cdk@2.1148.1');
+    const assets = stages.find((s) => s.Name === 'Assets')!.Actions;
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    const assetProjects = Object.values(template.findResources('AWS::CodeBuild::Project')).filter((p) => String(p.Properties.Description).includes('/Assets/'));
+    for (const p of assetProjects) expect(p.Properties.Source.BuildSpec).toContain('cdk-assets@4.7.3');
+  });
+
+  it('checks staging after it deploys, and production before (both stages healthy) and after', () => {
+    const actions = (name: string) => stages.find((s) => s.Name === name)!.Actions;
+    const runOrder = (name: string, action: string) => actions(name).find((a) => a.Name === action)!.RunOrder!;
+    const deployOrders = (name: string) => actions(name).filter((a) => a.ActionTypeId.Provider === 'CloudFormation').map((a) => a.RunOrder!);
+    expect(runOrder('Staging', 'StagingDeployChecks')).toBeGreaterThan(Math.max(...deployOrders('Staging')));
+    expect(runOrder('Production', 'StagingHealthChecks')).toBeLessThan(Math.min(...deployOrders('Production')));
+    expect(runOrder('Production', 'ProductionHealthChecks')).toBeLessThan(Math.min(...deployOrders('Production')));
+    expect(runOrder('Production', 'ProductionDeployChecks')).toBeGreaterThan(Math.max(...deployOrders('Production')));
+  });
+
+  it('gives each check step only the assumption of its stage’s checks role, and the endpoints from the stage outputs', () => {
+    const step = project(template, 'ProductionDeployChecks');
+    const env = Object.fromEntries(step.environment.EnvironmentVariables.map((e: { Name: string; Value: string }) => [e.Name, e.Value]));
+    expect(env).toMatchObject({ CHECKS_ROLE_ARN: 'arn:aws:iam::333333333333:role/br-fagq2-production-deploy-checks', AWS_REGION: 'eu-west-1', LATENCY_BUDGET_MS: '800' });
+    expect(step.buildspec.phases.build.commands.at(-1)).toBe('AWS_PROFILE=stage-checks npm run checks -- deploy');
+    const assume = roleStatements(template, step.role).filter((s) => JSON.stringify(s.Action).includes('sts:'));
+    expect(assume).toEqual([expect.objectContaining({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::333333333333:role/br-fagq2-production-deploy-checks' })]);
+    const action = stages.find((s) => s.Name === 'Production')!.Actions.find((a) => a.Name === 'ProductionDeployChecks')!;
+    const variables = JSON.stringify(action.Configuration);
+    for (const name of ['EDGE_URL', 'DISTRIBUTION_ID', 'QUEUE_URL', 'DLQ_URL', 'EXPECTED_VERSION']) expect(variables).toContain(name);
+    expect(project(template, 'ProductionHealthChecks').buildspec.phases.build.commands.at(-1)).toBe(
+      'AWS_PROFILE=stage-checks npm run checks -- health --stack Production-Tiers --allow-missing',
+    );
+  });
+
+  it('rolls the production stage back automatically when it fails, in a V2 pipeline', () => {
+    const [pipeline] = Object.values(template.findResources('AWS::CodePipeline::Pipeline'));
+    expect(pipeline.Properties.PipelineType).toBe('V2');
+    expect(stages.find((s) => s.Name === 'Production')!.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    expect(stages.filter((s) => s.OnFailure).map((s) => s.Name)).toEqual(['Production']);
+  });
+
+  it('uses cross-account keys, rotated', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('tells an encrypted topic of failures and automatic rollbacks', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NotificationsKey'), 'Arn'] } });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'platform-team@example.com' });
+    template.hasResourceProperties('AWS::CodeStarNotifications::NotificationRule', {
+      EventTypeIds: ['codepipeline-pipeline-pipeline-execution-failed', 'codepipeline-pipeline-stage-execution-failed'],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { detail: { 'execution-trigger': { 'trigger-type': ['AutomatedRollback'] } } },
+    });
+  });
+
+  it('builds the service images from the configured base image', () => {
+    const app = new App({ context: { ...cdkJsonContext(), 'pipeline.baseImage': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/docker/library/node:22-alpine' }, builtinCloudFormationValidation: false });
+    const { pipelineStack } = defineApp(app, 'test-version');
+    const manifest = app.synth().getNestedAssembly('assembly-Pipeline-Staging');
+    const tiers = manifest.stacks.find((s) => s.stackName === 'Staging-Tiers')!;
+    const assets = JSON.parse(readFileSync(path.join(manifest.directory, `${tiers.id}.assets.json`), 'utf8'));
+    for (const image of Object.values(assets.dockerImages as Record<string, { source: { dockerBuildArgs: Record<string, string> } }>)) {
+      expect(image.source.dockerBuildArgs).toEqual({ NODE_IMAGE: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/docker/library/node:22-alpine' });
+    }
+    expect(pipelineStack).toBeDefined();
+  });
+
+  it('builds the two stages directly on the app, without a pipeline, in sandbox mode', () => {
+    const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true' }, builtinCloudFormationValidation: false });
+    const built = defineApp(app, 'test-version');
+    expect(built.pipelineStack).toBeUndefined();
+    expect(app.node.children.map((c) => c.node.id)).toEqual(['Staging', 'Production']);
+  });
+});

@@ -145,7 +145,8 @@ describe('a fresh synth of the app', () => {
     expect(attested).not.toContain('tree.json');
     const docker = attestation.entries.filter((e) => e.kind === 'docker-context');
     expect(docker.length).toBeGreaterThanOrEqual(2); // the api and worker images
-    for (const entry of docker) expect(entry.usedBy).toEqual(['Production', 'Staging']);
+    const stageNames = [production(synthesized).displayName, findStage(readCloudAssembly(synthesized), 'Staging').displayName].sort();
+    for (const entry of docker) expect(entry.usedBy).toEqual(stageNames);
     const paths = attestation.entries.map((e) => e.path);
     expect(paths).toEqual([...paths].sort());
   });
@@ -229,7 +230,7 @@ describe('tampering with a signed assembly', () => {
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['digests']);
     expect(check(result, 'digests').details).toEqual([
-      `added: ${template} (template, used by Production) is not in the attestation`,
+      `added: ${template} (template, used by ${prod.displayName}) is not in the attestation`,
       `changed: ${prod.manifest} (manifest) differs from the signed SHA-256`,
     ]);
   });
@@ -328,7 +329,7 @@ describe('checks that hold even for a correctly signed assembly', () => {
     expect(replaced).toBeGreaterThanOrEqual(3); // manifest key, source directory, image tag; the template's image URI
     // Unsigned, the swap is caught by the digests, naming the new asset.
     expect(check(verify(dir), 'digests').details).toContain(
-      `added: ${newPath} (docker-context, used by Production) is not in the attestation`,
+      `added: ${newPath} (docker-context, used by ${prod.displayName}) is not in the attestation`,
     );
     writeAttestation(dir, TOKEN);
     const result = verify(dir);
@@ -336,7 +337,7 @@ describe('checks that hold even for a correctly signed assembly', () => {
     expect(check(result, 'staging-parity').details).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^docker-context ${newId} \\(${newPath}, named by assembly-Production/.*\\.assets\\.json\\) is deployed by Production but Staging never deployed it$`,
+          `^docker-context ${newId} \\(${newPath}, named by ${prod.directory}/.*\\.assets\\.json\\) is deployed by ${prod.displayName} but .*Staging never deployed it$`,
         ),
       ),
     ]);

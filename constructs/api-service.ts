@@ -6,7 +6,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { hardenedContainer } from './container-defaults';
+import { fargateTaskDefinition, hardenedContainer, SAFE_DEPLOYMENT } from './fargate-defaults';
 
 /** Properties of an {@link ApiService}. */
 export interface ApiServiceProps {
@@ -124,11 +124,7 @@ export class ApiService extends Construct {
     this.loadBalancer.logAccessLogs(props.accessLogBucket, 'alb');
     const listener = this.loadBalancer.addListener('Http', { port: 80, open: false });
 
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
-      cpu: props.cpu ?? 256,
-      memoryLimitMiB: props.memoryMiB ?? 512,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
-    });
+    this.taskDefinition = fargateTaskDefinition(this, props.cpu ?? 256, props.memoryMiB ?? 512);
     this.taskDefinition.addContainer('api', {
       ...hardenedContainer(this, props.logRetention ?? logs.RetentionDays.ONE_MONTH),
       image: props.image,
@@ -142,11 +138,8 @@ export class ApiService extends Construct {
       vpcSubnets: props.subnets,
       // No desiredCount: autoscaling owns the task count, and a fixed value
       // would reset it on every deploy.
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true },
+      ...SAFE_DEPLOYMENT,
       availabilityZoneRebalancing: ecs.AvailabilityZoneRebalancing.ENABLED,
-      propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
 
     this.targetGroup = listener.addTargets('Tasks', {

@@ -9,7 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { hardenedContainer } from './container-defaults';
+import { fargateTaskDefinition, hardenedContainer, SAFE_DEPLOYMENT } from './fargate-defaults';
 
 /** A batch job put on the queue on a schedule. */
 export interface JobSchedule {
@@ -134,11 +134,7 @@ export class QueueWorker extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 3 },
     });
 
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
-      cpu: props.cpu ?? 512,
-      memoryLimitMiB: props.memoryMiB ?? 1024,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
-    });
+    this.taskDefinition = fargateTaskDefinition(this, props.cpu ?? 512, props.memoryMiB ?? 1024);
     this.taskDefinition.addContainer('worker', {
       ...hardenedContainer(this, props.logRetention ?? logs.RetentionDays.ONE_MONTH),
       image: props.image,
@@ -159,10 +155,7 @@ export class QueueWorker extends Construct {
       cluster: props.cluster,
       taskDefinition: this.taskDefinition,
       vpcSubnets: props.subnets,
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      circuitBreaker: { enable: true, rollback: true },
-      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      ...SAFE_DEPLOYMENT,
     });
     // Scale-in protection through the ECS agent endpoint, for this cluster's tasks only.
     this.taskDefinition.taskRole.addToPrincipalPolicy(

@@ -1,4 +1,6 @@
 // The API as a real process against a local SQS (fauxqs).
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -150,9 +152,50 @@ describe('api', () => {
     expect(api.logs.filter((entry) => entry.requestId === requestId)).toHaveLength(1);
   });
 
-  it('exits 0 on SIGTERM', async () => {
+  // Last: it stops the shared API. SIGTERM while a request is in flight: the API stops accepting
+  // connections, finishes the request it is serving, then exits 0.
+  it('finishes the request in flight after SIGTERM, accepts no new connection, and exits 0', async () => {
+    const url = new URL('/v1/jobs', baseUrl);
+    const body = JSON.stringify({ type: 'checksum', payload: { data: 'in-flight', rounds: 1 } });
+    const half = Math.floor(body.length / 2);
+    const queuedBefore = (await queueDepth(emulator.client, queueUrl)).visible;
+
+    // Headers and half the body now; the rest only after SIGTERM.
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+    });
+    req.write(body.slice(0, half));
+    await new Promise((r) => setTimeout(r, 300));
+
     api.child.kill('SIGTERM');
+    await api.waitForLog(isEvent('api.stopping'), 10_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await acceptsConnections(url)).toBe(false);
+    req.end(body.slice(half));
+
+    const response = await answered;
+    expect(response.status).toBe(202);
+    expect(JSON.parse(response.body)).toEqual({ id: expect.any(String) });
     expect(await api.exited).toBe(0);
     expect(api.logs.some(isEvent('api.stopped'))).toBe(true);
+    expect((await queueDepth(emulator.client, queueUrl)).visible).toBe(queuedBefore + 1);
   });
 });
+
+/** Resolves true when a TCP connection to the API is accepted, false when it is refused. */
+function acceptsConnections(url: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(Number(url.port), url.hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { loadConfig } from '../../lib/config';
+import { defineApp } from '../../lib/app';
 import { DataProductStage } from '../../lib/stage';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -25,13 +25,10 @@ export interface BuiltStages {
   readonly production: DataProductStage;
 }
 
-/** The app's two stages, as bin/app.ts builds them, on a fresh App. */
+/** The app's two stages, built as `-c sandbox=true` builds them (directly on a fresh App). */
 export function buildStages(contextOverrides: Record<string, unknown> = {}): BuiltStages {
-  const context = { ...cdkJsonContext(), ...contextOverrides };
-  const app = new App({ context, builtinCloudFormationValidation: false });
-  const config = loadConfig(app.node.getAllContext());
-  const staging = new DataProductStage(app, 'Staging', { settings: config.staging, appVersion: 'test-version', pipelineAccount: config.pipeline.account });
-  const production = new DataProductStage(app, 'Production', { settings: config.production, appVersion: 'test-version', pipelineAccount: config.pipeline.account });
+  const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true', ...contextOverrides }, builtinCloudFormationValidation: false });
+  const { staging, production } = defineApp(app, 'test-version');
   return { app, staging, production };
 }
 

@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { defineApp } from '../lib/app';
-import { resolveGuardrailToken, writeAttestation } from '../lib/guardrail';
+import { resolveGuardrailToken, writeAttestation } from '../pipeline/guardrail';
 
 // aws-cdk-lib's built-in CloudFormation validation more than doubles the synth
 // time (measured by bench/synth); cfn-lint checks every template in CI and in

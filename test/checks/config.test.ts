@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine } from '../../lib/checks/args';
-import { mergeSettings, parseDeployConfig, parseHealthConfig, UsageError } from '../../lib/checks/config';
+import { parseCommandLine } from '../../pipeline/checks/args';
+import { mergeSettings, parseDeployConfig, parseHealthConfig, UsageError } from '../../pipeline/checks/config';
 
 const deployEnv = {
   EDGE_URL: 'https://d111111abcdef8.cloudfront.net/',

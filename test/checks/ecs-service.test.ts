@@ -1,6 +1,6 @@
 import { ClusterNotFoundException, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
-import { ecsServiceCheck, evaluateService } from '../../lib/checks/health/ecs-service';
+import { ecsServiceCheck, evaluateService } from '../../pipeline/checks/health/ecs-service';
 
 const NOW = new Date('2026-11-27T10:00:00Z');
 const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INVALIDATION_PATHS, invalidationCheck, type InvalidationApi } from '../../lib/checks/deploy/invalidation';
+import { INVALIDATION_PATHS, invalidationCheck, type InvalidationApi } from '../../pipeline/checks/deploy/invalidation';
 
 /** A CloudFront stand-in: records the paths invalidated, answers the given statuses in turn. */
 function fakeCloudFront(statuses: string[]) {

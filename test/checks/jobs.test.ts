@@ -2,8 +2,8 @@
 // test in deploy-cli.test.ts runs it against the real API, worker and SQS emulator).
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobsCheck } from '../../lib/checks/deploy/jobs';
-import type { QueueDepth } from '../../lib/checks/deploy/queue-depth';
+import { jobsCheck } from '../../pipeline/checks/deploy/jobs';
+import type { QueueDepth } from '../../pipeline/checks/deploy/queue-depth';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs';
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-dlq';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateLatency, searchPath, SEARCH_TERMS } from '../../lib/checks/deploy/latency';
-import { percentile } from '../../lib/checks/percentile';
+import { evaluateLatency, searchPath, SEARCH_TERMS } from '../../pipeline/checks/deploy/latency';
+import { percentile } from '../../pipeline/checks/percentile';
 
 describe('percentile (nearest rank)', () => {
   const oneToHundred = Array.from({ length: 100 }, (_, index) => index + 1);

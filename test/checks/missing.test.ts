@@ -1,8 +1,8 @@
 import { ClusterNotFoundException, ServiceNotFoundException } from '@aws-sdk/client-ecs';
 import { TargetGroupNotFoundException } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
-import type { CheckResult } from '../../lib/checks/check';
-import { applyAllowMissing, isNotFoundError } from '../../lib/checks/health/missing';
+import type { CheckResult } from '../../pipeline/checks/check';
+import { applyAllowMissing, isNotFoundError } from '../../pipeline/checks/health/missing';
 
 const $metadata = { httpStatusCode: 400 };
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { fail, pass, runChecks, skip, type Check } from '../../lib/checks/check';
-import { exitCode, formatResult, formatSummary } from '../../lib/checks/report';
+import { fail, pass, runChecks, skip, type Check } from '../../pipeline/checks/check';
+import { exitCode, formatResult, formatSummary } from '../../pipeline/checks/report';
 
 const check = (name: string, run: Check['run']): Check => ({ name, run });
 

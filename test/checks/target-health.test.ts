@@ -1,6 +1,6 @@
 import { ElasticLoadBalancingV2Client, TargetGroupNotFoundException, type TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
-import { evaluateTargetHealth, targetHealthCheck } from '../../lib/checks/health/target-health';
+import { evaluateTargetHealth, targetHealthCheck } from '../../pipeline/checks/health/target-health';
 
 const TARGET_GROUP_ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api-id6pe9zboa/73e2d6bc24d8a067';
 

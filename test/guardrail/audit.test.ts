@@ -11,9 +11,9 @@ import {
   checkCloudFrontLogging,
   checkIamWildcards,
   checkVpcFlowLogs,
-} from '../../lib/guardrail/audit.js';
-import { checkNagFindings } from '../../lib/guardrail/nag.js';
-import type { CfnResource } from '../../lib/guardrail/templates.js';
+} from '../../pipeline/guardrail/audit.js';
+import { checkNagFindings } from '../../pipeline/guardrail/nag.js';
+import type { CfnResource } from '../../pipeline/guardrail/templates.js';
 
 const T = 'assembly-Production/Main.template.json';
 const resource = (logicalId: string, type: string, properties: Record<string, unknown> = {}): CfnResource => ({

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashDirectory, hashPath, sha256File } from '../../lib/guardrail/digest.js';
+import { hashDirectory, hashPath, sha256File } from '../../pipeline/guardrail/digest.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const made: string[] = [];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GuardrailTokenError, keyIdOf, parseGuardrailToken, resolveGuardrailToken } from '../../lib/guardrail/token.js';
+import { GuardrailTokenError, keyIdOf, parseGuardrailToken, resolveGuardrailToken } from '../../pipeline/guardrail/token.js';
 
 const SEED_TOKEN = 'r5gdjql-k000zve0-zxk';
 

@@ -5,10 +5,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AssemblyInfo, findStage, readCloudAssembly } from '../../lib/guardrail/assembly.js';
-import { ATTESTATION_FILE, readAttestation, writeAttestation } from '../../lib/guardrail/attestation.js';
-import { keyIdOf } from '../../lib/guardrail/token.js';
-import { type VerifyResult, verifyAssembly } from '../../lib/guardrail/verify.js';
+import { type AssemblyInfo, findStage, readCloudAssembly } from '../../pipeline/guardrail/assembly.js';
+import { ATTESTATION_FILE, readAttestation, writeAttestation } from '../../pipeline/guardrail/attestation.js';
+import { keyIdOf } from '../../pipeline/guardrail/token.js';
+import { type VerifyResult, verifyAssembly } from '../../pipeline/guardrail/verify.js';
 
 const REPO = resolve(__dirname, '..', '..');
 const TOKEN = 'r5gdjql-k000zve0-zxk'; // the cdk.json default, which the synth below signs with
@@ -411,7 +411,7 @@ describe('checks that hold even for a correctly signed assembly', () => {
 
 describe('the CLI process', () => {
   const cli = (args: string[], env: NodeJS.ProcessEnv) =>
-    spawnSync(BIN('tsx'), [join(REPO, 'lib', 'guardrail', 'cli.ts'), ...args], { cwd: REPO, env, encoding: 'utf8' });
+    spawnSync(BIN('tsx'), [join(REPO, 'pipeline', 'guardrail', 'cli.ts'), ...args], { cwd: REPO, env, encoding: 'utf8' });
 
   it('exits 0 on a good assembly, prints one line per check and writes the report outside the attested set', () => {
     const dir = copy();

@@ -100,7 +100,7 @@ function usageError(message: string): number {
   return EXIT_USAGE;
 }
 
-// Run only as a script (tsx lib/guardrail/cli.ts), not when a test imports main().
+// Run only as a script (tsx pipeline/guardrail/cli.ts), not when a test imports main().
 if (process.argv[1] && /[\\/]cli\.[cm]?[jt]s$/.test(process.argv[1])) {
   process.exitCode = main(process.argv.slice(2), process.env);
 }

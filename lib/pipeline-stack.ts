@@ -9,11 +9,8 @@ import { AppConfig } from './config';
 import { ReleaseNotifications } from './release-notifications';
 import { DataProductStage } from './stage';
 import { PROJECT } from './tiers';
+import { TOOLCHAIN } from './toolchain';
 
-/** The versions the pipeline's own CodeBuild steps install: pinned, never @latest. */
-const AWS_CDK_CLI_VERSION = '2.1148.1';
-const CDK_ASSETS_VERSION = '4.7.3';
-const CFN_LINT_VERSION = '1.51.0';
 
 /** The pipeline stage names, in release order (tests assert this order). */
 export const RELEASE_STAGES = ['Source', 'Build', 'UpdatePipeline', 'Assets', 'Staging', 'Guardrail', 'Production'] as const;
@@ -67,7 +64,7 @@ export class ReleasePipelineStack extends Stack {
     });
     const synth = new pipelines.CodeBuildStep('Synth', {
       input: source,
-      installCommands: ['npm ci', `pip3 install --quiet cfn-lint==${CFN_LINT_VERSION}`],
+      installCommands: ['npm ci', `pip3 install --quiet cfn-lint==${TOOLCHAIN.cfnLint}`],
       commands: ['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates'],
       primaryOutputDirectory: 'cdk.out',
       // The commit being released: the API reports it at /v1/version.
@@ -86,8 +83,8 @@ export class ReleasePipelineStack extends Stack {
       enableKeyRotation: true,
       publishAssetsInParallel: true,
       dockerEnabledForSynth: false,
-      cliVersion: AWS_CDK_CLI_VERSION,
-      cdkAssetsCliVersion: CDK_ASSETS_VERSION,
+      cliVersion: TOOLCHAIN.awsCdkCli,
+      cdkAssetsCliVersion: TOOLCHAIN.cdkAssets,
       codeBuildDefaults: {
         buildEnvironment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.SMALL },
         partialBuildSpec: codebuild.BuildSpec.fromObject({ phases: { install: { 'runtime-versions': { nodejs: 20 } } } }),

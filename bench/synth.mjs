@@ -1,6 +1,6 @@
 // Times the project's full `npx cdk synth` (as a user runs it) against the
 // floor: the same CLI synthesizing a precompiled JavaScript app with one empty
-// stack and aws-cdk-lib's built-in validation off. Alternates the two, takes
+// stack. Alternates the two, takes
 // the median of RUNS runs each, prints both and the ratio.
 //   node bench/synth.mjs [runs]
 import { execFileSync } from 'node:child_process';
@@ -18,7 +18,7 @@ rmSync(floorDir, { recursive: true, force: true });
 mkdirSync(floorDir, { recursive: true });
 writeFileSync(join(floorDir, 'app.js'), `
 const { App, Stack } = require('aws-cdk-lib');
-const app = new App({ builtinCloudFormationValidation: false });
+const app = new App();
 new Stack(app, 'Empty');
 app.synth();
 `);

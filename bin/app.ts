@@ -2,10 +2,9 @@ import { App } from 'aws-cdk-lib';
 import { defineApp } from '../lib/app';
 import { resolveGuardrailToken, writeAttestation } from '../pipeline/guardrail';
 
-// aws-cdk-lib's built-in CloudFormation validation more than doubles the synth
-// time (measured by bench/synth); cfn-lint checks every template in CI and in
-// the pipeline instead. CDK_VALIDATION=true turns it back on for one run.
-const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATION === 'true' });
+// cfn-lint checks every template in CI and in the pipeline (aws-cdk-lib 2.273
+// has no built-in CloudFormation validation).
+const app = new App();
 // Fail before building anything when the guardrail token is missing or malformed.
 const guardrailToken = resolveGuardrailToken({ env: process.env, context: (key) => app.node.tryGetContext(key) });
 

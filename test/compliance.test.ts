@@ -20,7 +20,7 @@ const outdirs: string[] = [];
 function nagReport(tamper?: (app: App, built: ReturnType<typeof defineApp>) => void, context: Record<string, unknown> = {}): NagReport {
   const outdir = mkdtempSync(path.join(tmpdir(), 'nag-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: { ...cdkJsonContext(), ...context }, builtinCloudFormationValidation: false });
+  const app = new App({ outdir, context: { ...cdkJsonContext(), ...context } });
   const built = defineApp(app, 'test-version');
   tamper?.(app, built);
   const exitCode = process.exitCode;

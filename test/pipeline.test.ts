@@ -21,7 +21,7 @@ interface PipelineStage {
 
 /** The synthesized pipeline stack's template, for the app as bin/app.ts builds it. */
 function pipelineTemplate(context: Record<string, unknown> = {}): Template {
-  const app = new App({ context: { ...cdkJsonContext(), ...context }, builtinCloudFormationValidation: false });
+  const app = new App({ context: { ...cdkJsonContext(), ...context } });
   const { pipelineStack } = defineApp(app, 'test-version');
   return Template.fromStack(pipelineStack!);
 }
@@ -164,7 +164,7 @@ describe('the release pipeline', () => {
   });
 
   it('builds the service images from the configured base image', () => {
-    const app = new App({ context: { ...cdkJsonContext(), 'pipeline.baseImage': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/docker/library/node:22-alpine' }, builtinCloudFormationValidation: false });
+    const app = new App({ context: { ...cdkJsonContext(), 'pipeline.baseImage': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/docker/library/node:22-alpine' } });
     const { pipelineStack } = defineApp(app, 'test-version');
     const manifest = app.synth().getNestedAssembly('assembly-Pipeline-Staging');
     const tiers = manifest.stacks.find((s) => s.stackName === 'Staging-Tiers')!;
@@ -176,7 +176,7 @@ describe('the release pipeline', () => {
   });
 
   it('builds the two stages directly on the app, without a pipeline, in sandbox mode', () => {
-    const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true' }, builtinCloudFormationValidation: false });
+    const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true' } });
     const built = defineApp(app, 'test-version');
     expect(built.pipelineStack).toBeUndefined();
     expect(app.node.children.map((c) => c.node.id)).toEqual(['Staging', 'Production']);

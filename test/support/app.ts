@@ -27,7 +27,7 @@ export interface BuiltStages {
 
 /** The app's two stages, built as `-c sandbox=true` builds them (directly on a fresh App). */
 export function buildStages(contextOverrides: Record<string, unknown> = {}): BuiltStages {
-  const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true', ...contextOverrides }, builtinCloudFormationValidation: false });
+  const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true', ...contextOverrides } });
   const { staging, production } = defineApp(app, 'test-version');
   return { app, staging, production };
 }

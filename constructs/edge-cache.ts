@@ -5,6 +5,8 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+// Plain data, no runtime dependencies: the local edge proxy (services/edge) applies the same rules.
+import { EDGE_CACHE_RULES } from '../services/edge/rules';
 
 /** A custom domain for the distribution. */
 export interface EdgeDomain {
@@ -34,12 +36,12 @@ export interface EdgeCacheProps {
   readonly domain?: EdgeDomain;
   /**
    * Query strings that are part of the cache key of cacheable GETs.
-   * @default ['q', 'limit']
+   * @default EDGE_CACHE_RULES.cacheKeyQueryStrings (['q', 'limit'])
    */
   readonly cacheKeyQueryStrings?: string[];
   /**
    * Path patterns whose GET responses are cached (per the origin's Cache-Control).
-   * @default ['/v1/search*', '/v1/version']
+   * @default EDGE_CACHE_RULES.cachedPaths (['/v1/search*', '/v1/version'])
    */
   readonly cachedPaths?: string[];
 }
@@ -66,15 +68,15 @@ export class EdgeCache extends Construct {
 
     this.cachePolicy = new cloudfront.CachePolicy(this, 'CachePolicy', {
       comment: 'Cacheable API GETs: allow-listed query strings, no cookies, compressed',
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList(...(props.cacheKeyQueryStrings ?? ['q', 'limit'])),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList(...(props.cacheKeyQueryStrings ?? EDGE_CACHE_RULES.cacheKeyQueryStrings)),
       headerBehavior: cloudfront.CacheHeaderBehavior.none(),
       cookieBehavior: cloudfront.CacheCookieBehavior.none(),
       enableAcceptEncodingGzip: true,
       enableAcceptEncodingBrotli: true,
       // The origin's Cache-Control decides; these bound it.
-      minTtl: Duration.seconds(0),
-      defaultTtl: Duration.seconds(60),
-      maxTtl: Duration.days(1),
+      minTtl: Duration.seconds(EDGE_CACHE_RULES.minTtlSeconds),
+      defaultTtl: Duration.seconds(EDGE_CACHE_RULES.defaultTtlSeconds),
+      maxTtl: Duration.seconds(EDGE_CACHE_RULES.maxTtlSeconds),
     });
 
     this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'OriginRequestPolicy', {
@@ -121,7 +123,7 @@ export class EdgeCache extends Construct {
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         originRequestPolicy: this.originRequestPolicy,
       },
-      additionalBehaviors: Object.fromEntries((props.cachedPaths ?? ['/v1/search*', '/v1/version']).map((p) => [p, cachedBehavior])),
+      additionalBehaviors: Object.fromEntries((props.cachedPaths ?? EDGE_CACHE_RULES.cachedPaths).map((p) => [p, cachedBehavior])),
       webAclId: props.webAclArn,
       enableLogging: true,
       logBucket: props.logBucket,

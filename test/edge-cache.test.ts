@@ -1,5 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { INVALIDATION_PATHS } from '../pipeline/checks/deploy/invalidation';
+import { EDGE_CACHE_RULES } from '../services/edge/rules';
 import { buildStages, stageTemplates } from './support/app';
 
 let tiers: Template;
@@ -47,6 +49,19 @@ describe('EdgeCache', () => {
       expect(behavior.CachePolicyId.Ref).toMatch(/CachePolicy/);
       expect(behavior.AllowedMethods).not.toContain('POST');
     }
+  });
+
+  it('synthesizes exactly the rules the local edge proxy applies (services/edge/rules.ts), and the deploy checks invalidate them', () => {
+    const [policy] = Object.values(tiers.findResources('AWS::CloudFront::CachePolicy'));
+    const config = policy.Properties.CachePolicyConfig;
+    expect({
+      cachedPaths: (distributionConfig(tiers).CacheBehaviors as Array<Record<string, any>>).map((b) => b.PathPattern),
+      cacheKeyQueryStrings: config.ParametersInCacheKeyAndForwardedToOrigin.QueryStringsConfig.QueryStrings,
+      minTtlSeconds: config.MinTTL,
+      defaultTtlSeconds: config.DefaultTTL,
+      maxTtlSeconds: config.MaxTTL,
+    }).toEqual(EDGE_CACHE_RULES);
+    expect([...INVALIDATION_PATHS].sort()).toEqual([...EDGE_CACHE_RULES.cachedPaths].sort());
   });
 
   it('does not cache writes or health checks', () => {

@@ -1,57 +1,145 @@
-// `npm run local`: a local SQS (fauxqs), its queue + DLQ with redrive, the API and a worker,
-// wired together as on AWS. Ctrl-C stops everything.
+// `npm run local`: the three tiers on 127.0.0.1, wired together as on AWS: a local SQS (fauxqs) with
+// the queue + DLQ and its redrive policy, the API and a worker (one node process each), and the edge
+// (a caching proxy with the CloudFront cache policy's rules) in front of the API.
+//
+// Stopping: the first SIGINT or SIGTERM stops everything (the worker drains its jobs) and exits 0.
+// A terminal's Ctrl-C reaches every process of the foreground group (npm, this one, the services),
+// and npm forwards it once more: repeats are ignored, never taken as "kill".
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { startSqsEmulator } from './sqs-emulator';
+import { createInterface } from 'node:readline';
+import { startEdgeProxy, type EdgeProxy } from './edge/proxy';
+import { startSqsEmulator, type SqsEmulator } from './sqs-emulator';
 
-const API_PORT = process.env.PORT ?? '8080';
-const SQS_PORT = Number(process.env.LOCAL_SQS_PORT ?? 4566);
+/** A start-up failure the user can fix: printed as one line, no stack. */
+class StartError extends Error {}
+
+function portFrom(variable: string, fallback: number): number {
+  const raw = process.env[variable]?.trim() || String(fallback);
+  const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(port >= 0 && port <= 65_535)) throw new StartError(`${variable} must be a port number (0-65535), got "${raw}"`);
+  return port;
+}
+
+/** Runs `listen`; a taken port becomes a StartError naming it and the variable that changes it. */
+async function listenOn<T>(what: string, variable: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new StartError(`port ${port} (${what}) is already in use: set ${variable} to a free port`);
+  }
+}
+
+interface Service {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * One node process per service (no npm or tsx wrapper between), its JSON log lines passed through.
+ * Resolves once the service logs `readyEvent`; rejects with the reason it logged if it exits first.
+ */
+function startService(name: 'api' | 'worker', env: NodeJS.ProcessEnv, readyEvent: string): Promise<Service> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, name, 'src', 'main.ts')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    let reason = `${name} exited before it was ready`;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let logged: { level?: string; event?: string; msg?: string; reason?: string } = {};
+      try {
+        logged = JSON.parse(line) as typeof logged;
+      } catch {}
+      // Why it did not start (e.g. its port is taken) becomes the one line local prints.
+      if (!ready && logged.level === 'error' && logged.reason) {
+        reason = logged.reason;
+        return;
+      }
+      process.stdout.write(`${line}\n`);
+      if (!ready && (logged.event === readyEvent || logged.msg === readyEvent)) {
+        ready = true;
+        resolve({ child, exited });
+      }
+    });
+    void exited.then(() => {
+      if (!ready) reject(new StartError(`${name}: ${reason}`));
+    });
+  });
+}
 
 async function main(): Promise<void> {
-  const emulator = await startSqsEmulator(SQS_PORT);
-  const { queueUrl, dlqUrl } = await emulator.createQueueWithDlq('br-fagq2-jobs', { maxReceiveCount: 3 });
-  const shared = { ...process.env, ...emulator.sdkEnv, QUEUE_URL: queueUrl, NODE_NO_WARNINGS: '1' };
+  const apiPort = portFrom('PORT', 8080);
+  const sqsPort = portFrom('LOCAL_SQS_PORT', 4566);
+  const edgePort = portFrom('LOCAL_EDGE_PORT', 8000);
 
-  const children: ChildProcess[] = [];
-  const start = (service: 'api' | 'worker', env: NodeJS.ProcessEnv) => {
-    // One node process per service (no npm/tsx wrapper), so Ctrl-C's SIGTERM reaches the service.
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, service, 'src', 'main.ts')], {
-      env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+  const services: Service[] = [];
+  let emulator: SqsEmulator | undefined;
+  let edge: EdgeProxy | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number) =>
+    (stopping ??= (async () => {
+      await edge?.stop();
+      await Promise.all(
+        services.map(async ({ child, exited }) => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          const exit = await exited;
+          if (exit !== 0) code = 1;
+        }),
+      );
+      await emulator?.stop();
+      process.exit(code);
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      console.log(`[local] ${signal}: stopping (the worker finishes its jobs in flight)`);
+      void stop(0);
     });
-    children.push(child);
-    child.on('exit', (code) => console.log(`[local] ${service} exited (${code})`));
-  };
-  start('api', { ...shared, PORT: API_PORT, HOST: '127.0.0.1', APP_VERSION: process.env.APP_VERSION ?? 'local' });
-  start('worker', { ...shared, DLQ_URL: dlqUrl });
+  }
 
-  console.log(`[local] SQS emulator   ${emulator.endpoint}`);
-  console.log(`[local] queue          ${queueUrl}`);
-  console.log(`[local] dead letters   ${dlqUrl}`);
-  console.log(`[local] API            http://127.0.0.1:${API_PORT}  (try /v1/search?q=rainfall)`);
-  console.log('[local] Ctrl-C stops everything');
+  try {
+    emulator = await listenOn('the SQS emulator', 'LOCAL_SQS_PORT', sqsPort, () => startSqsEmulator(sqsPort));
+    const { queueUrl, dlqUrl } = await emulator.createQueueWithDlq('br-fagq2-jobs', { maxReceiveCount: 3 });
+    // The services reach the emulator through the SDK's standard environment, as they reach SQS on AWS.
+    const shared = { ...process.env, ...emulator.sdkEnv, QUEUE_URL: queueUrl, NODE_NO_WARNINGS: '1' };
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) {
-      for (const child of children) child.kill('SIGKILL');
-      return;
-    }
-    stopping = true;
-    console.log('[local] stopping: the worker first lets its open long poll return (up to 20 s); Ctrl-C again to kill');
-    await Promise.all(
-      children.map((child) =>
-        child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve).kill('SIGTERM')),
-      ),
-    );
-    await emulator.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+    // The edge listens before the API is up (it only forwards per request): a taken port fails fast.
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    edge = await listenOn('the edge cache', 'LOCAL_EDGE_PORT', edgePort, () => startEdgeProxy({ origin: apiUrl, port: edgePort }));
+    const apiEnv = { ...shared, PORT: String(apiPort), HOST: '127.0.0.1', APP_VERSION: process.env.APP_VERSION ?? 'local' };
+    services.push(await startService('api', apiEnv, 'api.listening'));
+    // No DLQ_URL: the worker reads its DLQ from the queue's redrive policy, as it can on AWS. A short
+    // long poll so that a stop does not wait for an open 20 s receive to return.
+    const workerEnv = { ...shared, DLQ_URL: '', RECEIVE_WAIT_SECONDS: process.env.RECEIVE_WAIT_SECONDS ?? '1' };
+    services.push(await startService('worker', workerEnv, 'worker.started'));
+
+    console.log(`[local] edge (cache)   ${edge.url}  (try ${edge.url}/v1/search?q=rainfall)`);
+    console.log(`[local] API            ${apiUrl}`);
+    console.log(`[local] SQS emulator   ${emulator.endpoint}`);
+    console.log(`[local] queue          ${queueUrl}`);
+    console.log(`[local] dead letters   ${dlqUrl}`);
+    console.log('[local] Ctrl-C stops everything');
+  } catch (error) {
+    if (!(error instanceof StartError)) throw error;
+    console.error(`[local] cannot start: ${error.message}`);
+    await stop(1);
+  }
+
+  // A service that stops on its own (a crash) stops the whole run, non-zero.
+  for (const { exited } of services) {
+    void exited.then((code) => {
+      if (stopping) return;
+      console.error(`[local] a service exited (${code}): stopping`);
+      void stop(1);
+    });
+  }
 }
 
 main().catch((error: unknown) => {
-  console.error('[local] failed to start:', error);
+  console.error(`[local] failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

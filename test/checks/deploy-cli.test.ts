@@ -1,28 +1,35 @@
-// `checks deploy` as a real process against the local stack: the SQS emulator, the real API and
-// worker processes (random ports on 127.0.0.1). Passes against a healthy stack; fails when the
-// version is stale or the worker is stopped. The tests run in order on one stack; the last one
-// stops the worker.
+// `checks deploy` as a real process against the local stack, all three tiers: the SQS emulator,
+// the real API and worker processes and the local edge cache in front of the API (random ports on
+// 127.0.0.1), as `npm run local` runs them. Passes against a healthy stack; fails when the edge
+// serves a stale version, when the version is wrong or the worker is stopped. The tests run in
+// order on one stack; the last one stops the worker.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEdgeProxy, type EdgeProxy } from '../../services/edge/proxy';
 import { isEvent, startApi, startSqsEmulator, startWorker, stopAllServices, type ServiceProcess, type SqsEmulator } from '../services/helpers';
-import { startFakeAws, type FakeAws } from './fake-aws';
 import { runChecksCli } from './run-cli';
 
-const API_VERSION = 'test-1.2.3'; // what startApi gives the API as APP_VERSION
+let API_VERSION = 'test-1.2.3'; // what startApi gives the API as APP_VERSION (a release replaces it)
 
 let emulator: SqsEmulator;
-let aws: FakeAws;
+let edge: EdgeProxy;
+let api: ServiceProcess;
+let apiPort: string;
 let worker: ServiceProcess;
 let stackEnv: Record<string, string>;
 
 beforeAll(async () => {
   emulator = await startSqsEmulator();
-  aws = await startFakeAws();
   const { queueUrl, dlqUrl } = await emulator.createQueueWithDlq('deploy-checks');
-  const { baseUrl } = await startApi(emulator, { QUEUE_URL: queueUrl, APP_VERSION: API_VERSION });
-  worker = await startWorker(emulator, { QUEUE_URL: queueUrl, DLQ_URL: dlqUrl });
+  let baseUrl: string;
+  ({ api, baseUrl } = await startApi(emulator, { QUEUE_URL: queueUrl, APP_VERSION: API_VERSION }));
+  apiPort = new URL(baseUrl).port;
+  worker = await startWorker(emulator, { QUEUE_URL: queueUrl, DLQ_URL: dlqUrl, RECEIVE_WAIT_SECONDS: '1' });
+  // The edge's clock stands still: what it caches stays fresh until invalidated, so "stale" is certain.
+  const frozen = Date.now();
+  edge = await startEdgeProxy({ origin: baseUrl, now: () => frozen });
   stackEnv = {
     ...emulator.sdkEnv,
-    EDGE_URL: baseUrl,
+    EDGE_URL: edge.url,
     QUEUE_URL: queueUrl,
     DLQ_URL: dlqUrl,
     EXPECTED_VERSION: API_VERSION,
@@ -35,8 +42,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllServices();
+  await edge?.stop();
   await emulator?.stop();
-  await aws?.stop();
 });
 
 describe('checks deploy against the local stack', () => {
@@ -68,19 +75,29 @@ describe('checks deploy against the local stack', () => {
     expect(run.line('version')).toMatch(/^PASS /);
   });
 
-  it('invalidates the cached paths and waits for CloudFront to complete when DISTRIBUTION_ID is set', async () => {
-    // CloudFront calls go to the local fake (AWS_ENDPOINT_URL_CLOUDFRONT); SQS still to the emulator.
-    const { AWS_ENDPOINT_URL_CLOUDFRONT } = aws.sdkEnv;
-    const run = await runChecksCli(['deploy'], { ...stackEnv, AWS_ENDPOINT_URL_CLOUDFRONT: AWS_ENDPOINT_URL_CLOUDFRONT!, DISTRIBUTION_ID: 'E2QWRUHAPOMQZL' });
+  it('after a release, fails the version check while the edge serves the cached old version, and passes once the invalidation ran', async () => {
+    // Release: the API restarts on its port with a new version; the edge still holds the old answer.
+    api.child.kill('SIGTERM');
+    await api.exited;
+    API_VERSION = 'test-2.0.0';
+    ({ api } = await startApi(emulator, { QUEUE_URL: stackEnv.QUEUE_URL!, APP_VERSION: API_VERSION, PORT: apiPort }));
 
-    expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.line('invalidation')).toMatch(/^PASS .*invalidation I2J0I21PCUYOIK of \/v1\/version \/v1\/search\* on E2QWRUHAPOMQZL completed/);
-    expect(aws.calls.map((call) => call.operation)).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
-    const batch = aws.calls[0]!.body;
-    expect(batch).toContain('<Quantity>2</Quantity>');
-    expect(batch).toContain('<Path>/v1/version</Path>');
-    expect(batch).toContain('<Path>/v1/search*</Path>');
-    expect(run.line('version')).toMatch(/^PASS /);
+    const stale = await runChecksCli(['deploy'], { ...stackEnv, EXPECTED_VERSION: API_VERSION, VERSION_BUDGET_SECONDS: '1' });
+    expect(stale.code, stale.stdout + stale.stderr).toBe(1);
+    expect(stale.line('version')).toMatch(/^FAIL .*serves version "test-1.2.3", expected "test-2.0.0": stale/);
+
+    // The CloudFront calls go to the local edge (AWS_ENDPOINT_URL_CLOUDFRONT), which drops the paths.
+    const fresh = await runChecksCli(['deploy'], {
+      ...stackEnv,
+      EXPECTED_VERSION: API_VERSION,
+      VERSION_BUDGET_SECONDS: '1',
+      DISTRIBUTION_ID: 'ELOCAL',
+      AWS_ENDPOINT_URL_CLOUDFRONT: edge.url,
+    });
+    expect(fresh.code, fresh.stdout + fresh.stderr).toBe(0);
+    expect(fresh.line('invalidation')).toMatch(/^PASS .*invalidation \w+ of \/v1\/version \/v1\/search\* on ELOCAL completed/);
+    expect(fresh.line('version')).toMatch(/^PASS .*serves "test-2.0.0" \(1 read/);
+    stackEnv.EXPECTED_VERSION = API_VERSION;
   });
 
   it('exits 2 naming each missing variable', async () => {

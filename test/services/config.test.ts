@@ -15,6 +15,11 @@ describe('worker configuration', () => {
     });
   });
 
+  it('leaves DLQ_URL optional: unset, the worker reads it from the redrive policy at start', () => {
+    expect(parseWorkerConfig({ QUEUE_URL: queues.QUEUE_URL }).dlqUrl).toBeUndefined();
+    expect(parseWorkerConfig({ QUEUE_URL: queues.QUEUE_URL, DLQ_URL: ' ' }).dlqUrl).toBeUndefined();
+  });
+
   it('reads every variable', () => {
     const config = parseWorkerConfig({
       ...queues,
@@ -22,15 +27,17 @@ describe('worker configuration', () => {
       JOB_TIMEOUT_SECONDS: '60',
       VISIBILITY_TIMEOUT_SECONDS: '45',
       SHUTDOWN_TIMEOUT_SECONDS: '100',
+      RECEIVE_WAIT_SECONDS: '0',
       ECS_AGENT_URI: 'http://169.254.170.2/api/abc',
     });
-    expect(config).toMatchObject({ concurrency: 8, jobTimeoutSeconds: 60, visibilityTimeoutSeconds: 45, shutdownTimeoutSeconds: 100, ecsAgentUri: 'http://169.254.170.2/api/abc' });
+    expect(config).toMatchObject({ concurrency: 8, jobTimeoutSeconds: 60, visibilityTimeoutSeconds: 45, shutdownTimeoutSeconds: 100, receiveWaitSeconds: 0, ecsAgentUri: 'http://169.254.170.2/api/abc' });
   });
 
   it.each([
     [{ DLQ_URL: queues.DLQ_URL }, /^QUEUE_URL is required/],
     [{ QUEUE_URL: '  ', DLQ_URL: queues.DLQ_URL }, /^QUEUE_URL is required/],
-    [{ QUEUE_URL: queues.QUEUE_URL }, /^DLQ_URL is required/],
+    [{ ...queues, DLQ_URL: 'dlq' }, /^DLQ_URL must be a URL, got "dlq"/],
+    [{ ...queues, RECEIVE_WAIT_SECONDS: '21' }, /^RECEIVE_WAIT_SECONDS must be an integer from 0 to 20/],
     [{ ...queues, QUEUE_URL: 'jobs' }, /^QUEUE_URL must be a URL, got "jobs"/],
     [{ ...queues, CONCURRENCY: '0' }, /^CONCURRENCY must be an integer from 1 to 100, got "0"/],
     [{ ...queues, CONCURRENCY: 'four' }, /^CONCURRENCY must be an integer/],

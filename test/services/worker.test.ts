@@ -1,4 +1,5 @@
 // The worker as a real process against a local SQS (fauxqs): the promises of issue 3.
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,6 +8,7 @@ import {
   queueDepth,
   receiveMessages,
   sendMessage,
+  spawnService,
   startApi,
   startSqsEmulator,
   startWorker,
@@ -98,9 +100,11 @@ describe('worker', () => {
     expect(await queueDepth(emulator.client, queues.queueUrl)).toEqual({ visible: 1, inFlight: 0 });
   });
 
-  it('sends poison messages (not JSON, unknown type, schema failure) to the DLQ with the reason', async () => {
+  it('sends poison messages (not JSON, unknown type, schema failure) to the DLQ named by the redrive policy, with the reason', async () => {
     const queues = await freshQueues();
-    const worker = await startWorker(emulator, workerEnv(queues));
+    // No DLQ_URL: the worker reads the DLQ from the queue's RedrivePolicy at start.
+    const worker = await startWorker(emulator, { QUEUE_URL: queues.queueUrl });
+    expect(worker.logs.find(isEvent('worker.started'))).toMatchObject({ dlqUrl: queues.dlqUrl, dlqFrom: 'RedrivePolicy' });
     const poison = {
       'not json': 'body is not JSON',
       [JSON.stringify({ ...checksumJob('unknown-type', 1), type: 'transcode' })]: 'type must be equal to one of the allowed values',
@@ -120,6 +124,14 @@ describe('worker', () => {
     expect(await queueDepth(emulator.client, queues.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
     expect(worker.logs.filter(isEvent('job.failed', { action: 'dead_letter' }))).toHaveLength(3);
     expect(worker.logs.some(isEvent('job.started'))).toBe(false);
+  });
+
+  it('without DLQ_URL, exits 1 naming the problem when the queue has no redrive policy', async () => {
+    const { QueueUrl } = await emulator.client.send(new CreateQueueCommand({ QueueName: `worker-test-no-redrive-${++queueCount}` }));
+    const worker = spawnService('worker', { ...emulator.sdkEnv, QUEUE_URL: QueueUrl! });
+
+    expect(await worker.exited).toBe(1);
+    expect(worker.logs.find(isEvent('config.invalid'))?.reason).toMatch(/^DLQ_URL is unset and the queue's redrive policy could not be read: .*has no redrive policy: set DLQ_URL/);
   });
 
   it('leaves a failing job for retry until the redrive policy moves it to the DLQ', async () => {

@@ -23,9 +23,10 @@ async function main(): Promise<void> {
   const client = createSqsClient();
   const app = buildServer({ index, queue: createSqsJobQueue(client, config.queueUrl), appVersion: config.appVersion });
 
+  // Every signal after the first is ignored: a terminal's Ctrl-C may arrive twice (directly and via npm).
   let closing = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
       if (closing) return;
       closing = true;
       app.log.info({ signal }, 'api.stopping');
@@ -41,7 +42,15 @@ async function main(): Promise<void> {
     });
   }
 
-  const url = await app.listen({ host: config.host, port: config.port });
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') fatal('api.port_in_use', `port ${config.port} on ${config.host} is already in use: set PORT to a free port`);
+    if (code === 'EACCES') fatal('api.port_denied', `port ${config.port} on ${config.host} needs privileges: set PORT to a port above 1023`);
+    throw error;
+  }
   app.log.info({ url, version: config.appVersion, records: index.size }, 'api.listening');
 }
 

@@ -1,8 +1,11 @@
 export interface WorkerConfig {
   /** The queue the worker consumes. */
   readonly queueUrl: string;
-  /** Where malformed messages are sent, with the reason as a message attribute. */
-  readonly dlqUrl: string;
+  /**
+   * Where malformed messages are sent, with the reason as a message attribute. Undefined when
+   * DLQ_URL is unset: the worker then reads it from the queue's RedrivePolicy at start (dlq.ts).
+   */
+  readonly dlqUrl: string | undefined;
   /** How many jobs run at once. */
   readonly concurrency: number;
   /** A job running longer than this fails (and is retried). */
@@ -11,6 +14,11 @@ export interface WorkerConfig {
   readonly visibilityTimeoutSeconds: number;
   /** On SIGTERM, in-flight jobs get this long to finish before their messages are handed back. */
   readonly shutdownTimeoutSeconds: number;
+  /**
+   * Long-poll wait of each receive (SQS allows 0–20 s). The longest wait means the fewest empty
+   * receives; on stop the worker lets an open poll return, so a shorter one stops sooner (local runs).
+   */
+  readonly receiveWaitSeconds: number;
   /** ECS agent endpoint for task scale-in protection; undefined outside ECS. */
   readonly ecsAgentUri: string | undefined;
 }
@@ -23,12 +31,13 @@ export const workerConfigDefaults = {
   visibilityTimeoutSeconds: 30,
   // ECS stops the task with SIGKILL 120 s (the service's stop timeout) after SIGTERM: finish well before.
   shutdownTimeoutSeconds: 90,
+  receiveWaitSeconds: 20,
 } as const;
 
 export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   return {
     queueUrl: requiredUrl(env, 'QUEUE_URL'),
-    dlqUrl: requiredUrl(env, 'DLQ_URL'),
+    dlqUrl: optionalUrl(env, 'DLQ_URL'),
     concurrency: integer(env, 'CONCURRENCY', workerConfigDefaults.concurrency, 1, 100),
     jobTimeoutSeconds: integer(env, 'JOB_TIMEOUT_SECONDS', workerConfigDefaults.jobTimeoutSeconds, 1, 43_200),
     visibilityTimeoutSeconds: integer(
@@ -45,6 +54,7 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
       1,
       3_600,
     ),
+    receiveWaitSeconds: integer(env, 'RECEIVE_WAIT_SECONDS', workerConfigDefaults.receiveWaitSeconds, 0, 20),
     ecsAgentUri: optionalUrl(env, 'ECS_AGENT_URI'),
   };
 }

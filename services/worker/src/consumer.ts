@@ -7,22 +7,26 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
-import type { WorkerConfig } from './config.js';
+import { workerConfigDefaults, type WorkerConfig } from './config.js';
 import { DeleteBatcher } from './delete-batcher.js';
 import { defaultHandlers, handlerFor, type HandlerRegistry } from './handlers/registry.js';
 import { parseJobMessage } from './jobs.js';
 import { errorMessage, type Logger } from './log.js';
 import { noTaskProtection, type TaskProtection } from './task-protection.js';
 
-const WAIT_TIME_SECONDS = 20; // the SQS maximum long poll: fewest empty receives
 const MAX_MESSAGES_PER_RECEIVE = 10; // the SQS maximum
 const MAX_RECEIVE_BACKOFF_MS = 20_000;
 const MAX_RETRY_DELAY_SECONDS = 60;
 
 export type ConsumerConfig = Pick<
   WorkerConfig,
-  'queueUrl' | 'dlqUrl' | 'concurrency' | 'jobTimeoutSeconds' | 'visibilityTimeoutSeconds' | 'shutdownTimeoutSeconds'
->;
+  'queueUrl' | 'concurrency' | 'jobTimeoutSeconds' | 'visibilityTimeoutSeconds' | 'shutdownTimeoutSeconds'
+> & {
+  /** The dead-letter queue, resolved (main.ts reads it from the redrive policy when DLQ_URL is unset). */
+  readonly dlqUrl: string;
+  /** @default 20 (the SQS maximum long poll: fewest empty receives) */
+  readonly receiveWaitSeconds?: number;
+};
 
 export interface ConsumerOptions {
   readonly client: SQSClient;
@@ -128,7 +132,7 @@ class QueueConsumer implements RunningConsumer {
       new ReceiveMessageCommand({
         QueueUrl: this.config.queueUrl,
         MaxNumberOfMessages: maxMessages,
-        WaitTimeSeconds: WAIT_TIME_SECONDS,
+        WaitTimeSeconds: this.config.receiveWaitSeconds ?? workerConfigDefaults.receiveWaitSeconds,
         VisibilityTimeout: this.config.visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
       }),

@@ -1,6 +1,7 @@
 // The worker's entry point: `node dist/main.js` in the image, `npm run worker` from source.
 import { ConfigError, parseWorkerConfig, type WorkerConfig } from './config.js';
 import { startConsumer } from './consumer.js';
+import { dlqUrlFromRedrivePolicy } from './dlq.js';
 import { createJsonLogger, errorMessage } from './log.js';
 import { createSqsClient } from './sqs-client.js';
 import { createTaskProtection, noTaskProtection } from './task-protection.js';
@@ -19,6 +20,15 @@ async function main(): Promise<void> {
   }
 
   const client = createSqsClient();
+  let dlqUrl = config.dlqUrl;
+  if (dlqUrl === undefined) {
+    try {
+      dlqUrl = await dlqUrlFromRedrivePolicy(client, config.queueUrl);
+    } catch (error) {
+      logger.error('config.invalid', { reason: `DLQ_URL is unset and the queue's redrive policy could not be read: ${errorMessage(error)}` });
+      process.exit(1);
+    }
+  }
   const taskProtection = config.ecsAgentUri
     ? createTaskProtection({
         agentUri: config.ecsAgentUri,
@@ -27,16 +37,23 @@ async function main(): Promise<void> {
         logger,
       })
     : noTaskProtection;
-  const consumer = startConsumer({ client, config, logger, taskProtection });
+  const consumer = startConsumer({ client, config: { ...config, dlqUrl }, logger, taskProtection });
   logger.info('worker.started', {
     queueUrl: config.queueUrl,
+    dlqUrl,
+    dlqFrom: config.dlqUrl === undefined ? 'RedrivePolicy' : 'DLQ_URL',
     concurrency: config.concurrency,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     taskProtection: Boolean(config.ecsAgentUri),
   });
 
+  // A terminal's Ctrl-C reaches every process of the foreground group, and npm forwards it too:
+  // the same stop may arrive more than once. Every signal after the first is ignored (not fatal).
+  let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       logger.info('worker.stopping', { signal });
       void consumer.stop();
     });

@@ -28,8 +28,8 @@ beforeAll(async () => {
     const headers: Record<string, string> = { 'content-type': 'text/plain' };
     if (answer.cacheControl) headers['cache-control'] = answer.cacheControl;
     if (answer.etag) headers.etag = answer.etag;
-    if (answer.etag && request.headers['if-none-match'] === answer.etag) return response.writeHead(304, headers).end();
-    response.writeHead(200, headers).end(answer.body);
+    const notModified = answer.etag !== undefined && request.headers['if-none-match'] === answer.etag;
+    response.writeHead(notModified ? 304 : 200, headers).end(notModified ? undefined : answer.body);
   });
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const { port } = origin.address() as { port: number };

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { LIMITS, readJsonInside, realRoot, resolveInside, UnusableInputError } from './safe-fs.js';
 
 /** A CloudFormation stack of one (nested) cloud assembly. */
 export interface StackArtifact {
@@ -8,8 +8,12 @@ export interface StackArtifact {
   readonly id: string;
   /** The construct path shown by the CLI (e.g. `Production/Main`). */
   readonly displayName: string;
-  /** The template file, relative to the assembly root, `/`-separated. */
+  /** The template file (the manifest's `templateFile`), relative to the assembly root, `/`-separated. */
   readonly template: string;
+  /** `aws://account/region` from the manifest, when set. */
+  readonly environment?: string;
+  /** The deployed stack name (`properties.stackName`), when set. */
+  readonly stackName?: string;
 }
 
 /** An asset that an assets manifest says to publish. */
@@ -22,6 +26,10 @@ export interface AssetSource {
   readonly manifest: string;
   /** The file or directory on disk, relative to the assembly root; undefined for assets built by an `executable`. */
   readonly path: string | undefined;
+  /** The manifest's `source` object as written: every build input (build args, target, platform, command...). */
+  readonly source: Readonly<Record<string, unknown>>;
+  /** The manifest's `destinations`: where it is published. */
+  readonly destinations: Readonly<Record<string, unknown>>;
 }
 
 /** One cloud assembly: the root or a nested one (a Stage). */
@@ -37,6 +45,12 @@ export interface AssemblyInfo {
   readonly assetManifests: readonly string[];
   /** Every asset its assets manifests name, templates included (CDK publishes templates as file assets). */
   readonly assets: readonly AssetSource[];
+  /** Other files its manifest names (metadata, tree), relative to the assembly root. */
+  readonly otherFiles: readonly string[];
+  /** Its nested assemblies' directories, relative to the assembly root. */
+  readonly nested: readonly string[];
+  /** The manifest's artifacts as written. */
+  readonly artifacts: Readonly<Record<string, ArtifactJson>>;
 }
 
 /** The cloud assembly on disk is not what the guardrail expects; the message names the file. */
@@ -49,92 +63,119 @@ export class AssemblyFormatError extends Error {
 
 export const ROOT_DISPLAY_NAME = '(root)';
 
-const artifactSchema = z.object({
+const artifactSchema = z.looseObject({
   type: z.string(),
+  environment: z.string().optional(),
   displayName: z.string().optional(),
   properties: z.record(z.string(), z.unknown()).optional(),
+  additionalMetadataFile: z.string().optional(),
 });
-const manifestSchema = z.object({ artifacts: z.record(z.string(), artifactSchema).optional() });
-const assetsManifestSchema = z.object({
-  files: z
-    .record(
-      z.string(),
-      z.object({ source: z.object({ path: z.string().optional(), executable: z.array(z.string()).optional() }) }),
-    )
-    .optional(),
-  dockerImages: z
-    .record(
-      z.string(),
-      z.object({ source: z.object({ directory: z.string().optional(), executable: z.array(z.string()).optional() }) }),
-    )
-    .optional(),
+export type ArtifactJson = z.infer<typeof artifactSchema>;
+const manifestSchema = z.looseObject({ artifacts: z.record(z.string(), artifactSchema).optional() });
+const assetSchema = z.looseObject({
+  source: z.record(z.string(), z.unknown()),
+  destinations: z.record(z.string(), z.unknown()).optional(),
+});
+const assetsManifestSchema = z.looseObject({
+  files: z.record(z.string(), assetSchema).optional(),
+  dockerImages: z.record(z.string(), assetSchema).optional(),
 });
 
-/** Reads the root assembly at `root` and every nested assembly below it, root first. */
+/**
+ * Reads the root assembly at `root` (a real path, see realRoot) and every nested
+ * assembly below it, root first. Every file read goes through safe-fs; two assemblies
+ * naming each other (or themselves) are a cycle and refused.
+ */
 export function readCloudAssembly(root: string): AssemblyInfo[] {
-  const absoluteRoot = resolve(root);
   const found: AssemblyInfo[] = [];
-  readAssembly(absoluteRoot, '', ROOT_DISPLAY_NAME, found);
+  readAssembly(realRoot(root), '', ROOT_DISPLAY_NAME, found, []);
   return found;
 }
 
-function readAssembly(root: string, directory: string, displayName: string, found: AssemblyInfo[]): void {
+function readAssembly(root: string, directory: string, displayName: string, found: AssemblyInfo[], chain: string[]): void {
+  const real = directory === '' ? { real: root } : resolveInside(root, directory);
+  if (!real) throw new AssemblyFormatError(`nested assembly ${directory}: missing`);
+  if (chain.includes(real.real)) {
+    throw new UnusableInputError(
+      `nested assemblies form a cycle: ${[...chain, real.real].map((d) => relative(root, d) || '(root)').join(' -> ')}`,
+    );
+  }
+  if (found.length >= LIMITS.assemblies) throw new UnusableInputError(`more than ${LIMITS.assemblies} nested assemblies: refusing (limit)`);
   const manifest = joinRelative(directory, 'manifest.json');
   const parsed = parseJsonFile(root, manifest, manifestSchema);
   const stacks: StackArtifact[] = [];
   const assetManifests: string[] = [];
+  const otherFiles: string[] = [];
   const nested: Array<{ directory: string; displayName: string }> = [];
-  for (const [id, artifact] of Object.entries(parsed.artifacts ?? {})) {
+  const artifacts = parsed.artifacts ?? {};
+  for (const [id, artifact] of Object.entries(artifacts)) {
     const props = artifact.properties ?? {};
+    if (artifact.additionalMetadataFile) otherFiles.push(inside(root, directory, artifact.additionalMetadataFile, manifest));
     if (artifact.type === 'aws:cloudformation:stack') {
       const templateFile = requireString(props.templateFile, `${manifest}: stack ${id} has no properties.templateFile`);
       stacks.push({
         id,
         displayName: artifact.displayName ?? id,
         template: inside(root, directory, templateFile, manifest),
+        ...(artifact.environment ? { environment: artifact.environment } : {}),
+        ...(typeof props.stackName === 'string' ? { stackName: props.stackName } : {}),
       });
     } else if (artifact.type === 'cdk:asset-manifest') {
       const file = requireString(props.file, `${manifest}: asset manifest ${id} has no properties.file`);
       assetManifests.push(inside(root, directory, file, manifest));
     } else if (artifact.type === 'cdk:cloud-assembly') {
-      const dir = requireString(
-        props.directoryName,
-        `${manifest}: nested assembly ${id} has no properties.directoryName`,
-      );
+      const dir = requireString(props.directoryName, `${manifest}: nested assembly ${id} has no properties.directoryName`);
       const name = typeof props.displayName === 'string' ? props.displayName : id;
       nested.push({ directory: inside(root, directory, dir, manifest), displayName: name });
+    } else if (artifact.type === 'cdk:tree' && typeof props.file === 'string') {
+      otherFiles.push(inside(root, directory, props.file, manifest));
     }
   }
   const assets = assetManifests.flatMap((file) => readAssetsManifest(root, file));
-  found.push({ displayName, directory, manifest, stacks, assetManifests, assets });
-  for (const child of nested) readAssembly(root, child.directory, child.displayName, found);
+  found.push({
+    displayName,
+    directory,
+    manifest,
+    stacks,
+    assetManifests,
+    assets,
+    otherFiles,
+    nested: nested.map((n) => n.directory),
+    artifacts,
+  });
+  for (const child of nested) readAssembly(root, child.directory, child.displayName, found, [...chain, real.real]);
 }
 
 function readAssetsManifest(root: string, file: string): AssetSource[] {
   const parsed = parseJsonFile(root, file, assetsManifestSchema);
   // Asset source paths are relative to the directory of the assets manifest.
-  const base = dirname(file) === '.' ? '' : dirname(file);
+  const base = posix.dirname(file) === '.' ? '' : posix.dirname(file);
   const assets: AssetSource[] = [];
-  for (const [id, asset] of Object.entries(parsed.files ?? {})) {
-    const path = asset.source.path === undefined ? undefined : inside(root, base, asset.source.path, file);
-    assets.push({ id, kind: 'file-asset', manifest: file, path });
-  }
-  for (const [id, asset] of Object.entries(parsed.dockerImages ?? {})) {
-    const path = asset.source.directory === undefined ? undefined : inside(root, base, asset.source.directory, file);
-    assets.push({ id, kind: 'docker-context', manifest: file, path });
-  }
+  const add = (kind: AssetSource['kind'], id: string, asset: z.infer<typeof assetSchema>, pathKey: string) => {
+    const at = asset.source[pathKey];
+    if (at !== undefined && typeof at !== 'string') throw new AssemblyFormatError(`${file}: ${id}: source.${pathKey} is not a string`);
+    assets.push({
+      id,
+      kind,
+      manifest: file,
+      path: at === undefined ? undefined : inside(root, base, at, file),
+      source: asset.source,
+      destinations: asset.destinations ?? {},
+    });
+  };
+  for (const [id, asset] of Object.entries(parsed.files ?? {})) add('file-asset', id, asset, 'path');
+  for (const [id, asset] of Object.entries(parsed.dockerImages ?? {})) add('docker-context', id, asset, 'directory');
   return assets;
 }
 
-/** Reads and validates a JSON file of the assembly; errors name the file. */
+/** Reads and validates a JSON file of the assembly (safely, see safe-fs); errors name the file. */
 export function parseJsonFile<T>(root: string, file: string, schema: z.ZodType<T>): T {
-  const absolute = join(root, file);
-  if (!existsSync(absolute)) throw new AssemblyFormatError(`${file}: missing`);
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(absolute, 'utf8'));
+    data = readJsonInside(realRoot(root), file);
   } catch (error) {
-    throw new AssemblyFormatError(`${file}: not valid JSON (${(error as Error).message})`);
+    if (error instanceof SyntaxError) throw new AssemblyFormatError(error.message);
+    throw error;
   }
   const result = schema.safeParse(data);
   if (!result.success) {
@@ -147,12 +188,13 @@ export function parseJsonFile<T>(root: string, file: string, schema: z.ZodType<T
  * Resolves `target` (relative to the assembly directory `base`) to a root-relative,
  * `/`-separated path, refusing anything outside the assembly root: the guardrail
  * attests the assembly, and a manifest pointing elsewhere could ship unattested files.
+ * (Symlinks along the path are checked when the file is read: resolveInside.)
  */
 function inside(root: string, base: string, target: string, namedIn: string): string {
   const absolute = isAbsolute(target) ? target : resolve(root, base, target);
   const rel = relative(root, absolute);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new AssemblyFormatError(`${namedIn}: path "${target}" points outside the assembly directory`);
+    throw new AssemblyFormatError(`${namedIn}: path ${JSON.stringify(target)} points outside the assembly directory`);
   }
   return rel.split(sep).join('/');
 }
@@ -180,4 +222,15 @@ export function findStage(assemblies: readonly AssemblyInfo[], name: string): As
     throw new AssemblyFormatError(`no stage named "${name}" in the assembly (stages: ${known.join(', ') || 'none'})`);
   }
   throw new AssemblyFormatError(`stage name "${name}" is ambiguous: ${matches.map((a) => a.displayName).join(', ')}`);
+}
+
+/** The template file assets of an assembly: file assets whose source is one of its stacks' `templateFile`. */
+export function templateAssets(assembly: AssemblyInfo): Map<AssetSource, StackArtifact> {
+  const byTemplate = new Map(assembly.stacks.map((s) => [s.template, s]));
+  const found = new Map<AssetSource, StackArtifact>();
+  for (const asset of assembly.assets) {
+    const stack = asset.kind === 'file-asset' && asset.path !== undefined ? byTemplate.get(asset.path) : undefined;
+    if (stack) found.set(asset, stack);
+  }
+  return found;
 }

@@ -1,15 +1,17 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, constants, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type AssemblyInfo, readCloudAssembly } from './assembly.js';
+import { canonicalJson } from './canonical.js';
 import { type CoveredKind, type CoveredPath, coveredPaths } from './coverage.js';
 import { compareStrings, type DirectoryMember, hashPath } from './digest.js';
-import { keyIdOf } from './token.js';
+import { ReadBudget, readJson, realRoot, resolveInside, typeName, UnusableInputError } from './safe-fs.js';
+import { type GuardrailKey, KDF_DESCRIPTION } from './token.js';
 
 /** The attestation file, at the assembly root. */
 export const ATTESTATION_FILE = 'guardrail-attestation.json';
-export const ATTESTATION_FORMAT = 'br-fagq2.guardrail-attestation.v1';
+export const ATTESTATION_FORMAT = 'br-fagq2.guardrail-attestation.v2';
 export const ATTESTATION_ALGORITHM = 'HMAC-SHA256';
 
 /** One covered path with its digest. */
@@ -19,18 +21,36 @@ export interface AttestedEntry {
   readonly usedBy: readonly string[];
   readonly type: 'file' | 'symlink' | 'directory';
   readonly sha256: string;
-  /** For a directory: its files and symlinks, sorted by path. */
+  /** For a directory: its files and symlinks, sorted by path bytes. */
   readonly members?: readonly DirectoryMember[];
+}
+
+/** What the attestation is for: the source commit and, when the pipeline gives one, its execution. */
+export interface Release {
+  /** The full git commit id (40 or 64 lowercase hex). */
+  readonly commit: string;
+  /** The CodePipeline execution id (PIPELINE_EXECUTION_ID at sign time), or null. */
+  readonly pipelineExecutionId: string | null;
+}
+
+/** The per-stage configuration the signer read (`context.<stage>` of the commit's cdk.json), for structural parity. */
+export interface StageConfig {
+  readonly staging: unknown;
+  readonly production: unknown;
 }
 
 /** The content of guardrail-attestation.json. */
 export interface Attestation {
   readonly format: typeof ATTESTATION_FORMAT;
   readonly algorithm: typeof ATTESTATION_ALGORITHM;
-  /** First 16 hex characters of SHA-256(token): says which token signed, reveals nothing usable. */
+  /** How the HMAC key is derived from the token (KDF_DESCRIPTION). */
+  readonly kdf: string;
+  /** 16 hex characters, derived from the scrypt-derived key: says which token signed. */
   readonly keyId: string;
+  readonly release: Release;
+  readonly stageConfig: StageConfig | null;
   readonly entries: readonly AttestedEntry[];
-  /** Hex HMAC-SHA256, keyed with the token, over canonicalSerialization(the fields above). */
+  /** Hex HMAC-SHA256 with the derived key over canonicalSerialization(the fields above). */
   readonly hmac: string;
 }
 
@@ -41,6 +61,9 @@ export class AttestationFormatError extends Error {
     this.name = 'AttestationFormatError';
   }
 }
+
+/** A git commit id: SHA-1 (40 hex) or SHA-256 (64 hex), lowercase. */
+export const COMMIT_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
 const memberSchema = z.strictObject({ path: z.string().min(1), type: z.enum(['file', 'symlink']), sha256: hex64 });
@@ -55,7 +78,13 @@ const entrySchema = z.strictObject({
 const attestationSchema = z.strictObject({
   format: z.literal(ATTESTATION_FORMAT),
   algorithm: z.literal(ATTESTATION_ALGORITHM),
+  kdf: z.string(),
   keyId: z.string().regex(/^[0-9a-f]{16}$/, 'expected 16 lowercase hex characters'),
+  release: z.strictObject({
+    commit: z.string().regex(COMMIT_PATTERN, 'expected a full git commit id'),
+    pipelineExecutionId: z.string().min(1).max(200).nullable(),
+  }),
+  stageConfig: z.strictObject({ staging: z.unknown(), production: z.unknown() }).nullable(),
   entries: z.array(entrySchema),
   hmac: hex64,
 });
@@ -63,20 +92,22 @@ const attestationSchema = z.strictObject({
 /** A covered path whose file is not on disk. */
 export interface MissingPath extends CoveredPath {}
 
-/** The covered paths of an assembly, hashed now. Throws AssemblyFormatError on unreadable manifests. */
+/** The covered paths of an assembly, hashed now. Throws AssemblyFormatError or UnusableInputError. */
 export function computeEntries(
   root: string,
   assemblies: readonly AssemblyInfo[] = readCloudAssembly(root),
 ): { entries: AttestedEntry[]; missing: MissingPath[] } {
+  const real = realRoot(root);
+  const context = { root: real, budget: new ReadBudget() };
   const entries: AttestedEntry[] = [];
   const missing: MissingPath[] = [];
-  for (const covered of coveredPaths(root, assemblies)) {
-    const absolute = join(root, covered.path);
-    if (!existsSync(absolute)) {
+  for (const covered of coveredPaths(real, assemblies)) {
+    const found = resolveInside(real, covered.path);
+    if (!found) {
       missing.push(covered);
       continue;
     }
-    const digest = hashPath(absolute);
+    const digest = hashPath(found.real, covered.path, context);
     entries.push({
       path: covered.path,
       kind: covered.kind,
@@ -90,77 +121,108 @@ export function computeEntries(
 }
 
 /**
- * The exact bytes the HMAC covers: JSON of format, algorithm, keyId and the entries, with
- * keys in a fixed order and entries sorted by path, so the same assembly always
- * serializes the same way whatever order the file's keys were written in.
+ * The exact bytes the HMAC covers: the canonical JSON (sorted keys, no whitespace, see
+ * canonical.ts) of every field but the HMAC, entries sorted by path.
  */
 export function canonicalSerialization(unsigned: Omit<Attestation, 'hmac'>): string {
-  const entries = [...unsigned.entries]
-    .sort((a, b) => compareStrings(a.path, b.path))
-    .map((e) => ({
-      path: e.path,
-      kind: e.kind,
-      usedBy: [...e.usedBy],
-      type: e.type,
-      sha256: e.sha256,
-      ...(e.members ? { members: e.members.map((m) => ({ path: m.path, type: m.type, sha256: m.sha256 })) } : {}),
-    }));
-  return JSON.stringify({ format: unsigned.format, algorithm: unsigned.algorithm, keyId: unsigned.keyId, entries });
+  const { format, algorithm, kdf, keyId, release, stageConfig } = unsigned;
+  const entries = [...unsigned.entries].sort((a, b) => compareStrings(a.path, b.path));
+  return canonicalJson({ format, algorithm, kdf, keyId, release, stageConfig, entries });
 }
 
-/** Hex HMAC-SHA256 of the canonical serialization, keyed with the token. */
-export function computeHmac(unsigned: Omit<Attestation, 'hmac'>, token: string): string {
-  return createHmac('sha256', token).update(canonicalSerialization(unsigned), 'utf8').digest('hex');
+/** Hex HMAC-SHA256 of the canonical serialization with the derived key. */
+export function computeHmac(unsigned: Omit<Attestation, 'hmac'>, key: GuardrailKey): string {
+  return createHmac('sha256', key.macKey).update(canonicalSerialization(unsigned), 'utf8').digest('hex');
 }
 
-/** Whether the attestation's HMAC is the one `token` gives; compared in constant time. */
-export function hmacMatches(attestation: Attestation, token: string): boolean {
-  const expected = Buffer.from(computeHmac(attestation, token), 'hex');
-  const actual = Buffer.from(attestation.hmac, 'hex');
+/** Whether the attestation's HMAC is the one `key` gives; compared in constant time. */
+export function hmacMatches(attestation: Attestation, key: GuardrailKey): boolean {
+  const { hmac, ...unsigned } = attestation;
+  const expected = Buffer.from(computeHmac(unsigned, key), 'hex');
+  const actual = Buffer.from(hmac, 'hex');
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+/** What `sign` binds into the attestation besides the assembly. */
+export interface SignOptions {
+  readonly release: Release;
+  readonly stageConfig?: StageConfig;
+}
+
 /** Builds the signed attestation of the assembly at `root`. Throws if a covered file is missing. */
-export function createAttestation(root: string, token: string): Attestation {
+export function createAttestation(root: string, key: GuardrailKey, options: SignOptions): Attestation {
+  if (!COMMIT_PATTERN.test(options.release.commit)) {
+    throw new AttestationFormatError(`release ${JSON.stringify(options.release.commit)} is not a full git commit id`);
+  }
   const { entries, missing } = computeEntries(root);
   if (missing.length > 0) {
-    throw new Error(
+    throw new AttestationFormatError(
       `cannot sign ${root}: files named by its manifests are missing: ${missing.map((m) => m.path).join(', ')}`,
     );
   }
   const unsigned = {
     format: ATTESTATION_FORMAT,
     algorithm: ATTESTATION_ALGORITHM,
-    keyId: keyIdOf(token),
-    entries,
+    kdf: KDF_DESCRIPTION,
+    keyId: key.keyId,
+    release: options.release,
+    stageConfig: options.stageConfig ?? null,
+    entries: [...entries].sort((a, b) => compareStrings(a.path, b.path)),
   } as const;
-  return { ...unsigned, hmac: computeHmac(unsigned, token) };
+  return { ...unsigned, hmac: computeHmac(unsigned, key) };
 }
 
 /**
- * Signs the synthesized assembly at `assemblyDir`: writes guardrail-attestation.json at
- * its root (via a temporary file and a rename, so a crash never leaves half a file).
- * The token is only used as the HMAC key; it is never written.
+ * Signs the assembly at `assemblyDir`: writes guardrail-attestation.json at its root,
+ * through a new temporary file and a rename (never through an existing symlink or FIFO).
  */
-export function writeAttestation(assemblyDir: string, token: string): Attestation {
-  const attestation = createAttestation(assemblyDir, token);
-  const file = join(assemblyDir, ATTESTATION_FILE);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(attestation, null, 1)}\n`);
-  renameSync(`${file}.tmp`, file);
+export function writeAttestation(assemblyDir: string, key: GuardrailKey, options: SignOptions): Attestation {
+  const attestation = createAttestation(assemblyDir, key, options);
+  writeFileSafely(join(realRoot(assemblyDir), ATTESTATION_FILE), `${JSON.stringify(attestation, null, 1)}\n`);
   return attestation;
 }
 
-/** Reads and validates guardrail-attestation.json; AttestationFormatError names the file and the problem. */
+/**
+ * Writes `content` to `file` without ever writing through what is there: an existing
+ * symlink, FIFO or other non-regular entry is refused (left untouched); the bytes go
+ * to a fresh temporary file (O_EXCL | O_NOFOLLOW) renamed over the target.
+ */
+export function writeFileSafely(file: string, content: string): void {
+  let existing;
+  try {
+    existing = lstatSync(file);
+  } catch {
+    existing = undefined;
+  }
+  if (existing && !existing.isFile()) {
+    throw new UnusableInputError(`${file} is a ${typeName(existing)}: refusing to write through or over it`);
+  }
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  try {
+    writeSync(fd, content);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temp);
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temp, file);
+}
+
+/** Reads and validates guardrail-attestation.json (inspected before opening, capped). */
 export function readAttestation(assemblyDir: string): Attestation {
-  const file = join(assemblyDir, ATTESTATION_FILE);
-  if (!existsSync(file)) {
+  const root = realRoot(assemblyDir);
+  const found = resolveInside(root, ATTESTATION_FILE);
+  if (!found) {
     throw new AttestationFormatError(`${ATTESTATION_FILE} is missing from ${assemblyDir}: the assembly was not signed`);
   }
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    data = readJson(found.real, ATTESTATION_FILE);
   } catch (error) {
-    throw new AttestationFormatError(`${ATTESTATION_FILE} is not valid JSON (${(error as Error).message})`);
+    if (error instanceof SyntaxError) throw new AttestationFormatError(error.message);
+    throw error;
   }
   const result = attestationSchema.safeParse(data);
   if (!result.success) {
@@ -168,5 +230,5 @@ export function readAttestation(assemblyDir: string): Attestation {
       `${ATTESTATION_FILE} is malformed: ${z.prettifyError(result.error).replace(/\n/g, '; ')}`,
     );
   }
-  return result.data;
+  return result.data as Attestation;
 }

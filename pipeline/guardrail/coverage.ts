@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AssemblyInfo } from './assembly.js';
 import { compareStrings } from './digest.js';
@@ -57,8 +57,17 @@ export function coveredPaths(root: string, assemblies: readonly AssemblyInfo[]):
       if (asset.path !== undefined) add(asset.path, asset.kind, assembly.displayName);
     }
   }
-  if (existsSync(join(root, VALIDATION_REPORT_FILE))) add(VALIDATION_REPORT_FILE, 'validation-report', undefined);
+  // lstat, not exists: whatever sits there (a FIFO, a dangling link) is covered, and refused when hashed.
+  if (lstatOrUndefined(join(root, VALIDATION_REPORT_FILE))) add(VALIDATION_REPORT_FILE, 'validation-report', undefined);
   return [...byPath.entries()]
     .map(([path, { kind, usedBy }]) => ({ path, kind, usedBy: [...usedBy].sort() }))
     .sort((a, b) => compareStrings(a.path, b.path));
+}
+
+function lstatOrUndefined(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-// The guardrail's public API: sign at synth (bin/app.ts), verify before production (cli.ts).
+// The guardrail's public API: sign and verify (cli.ts), the self-mutation gate (gate.ts).
 export {
   writeAttestation,
   readAttestation,
@@ -6,6 +6,8 @@ export {
   type Attestation,
   type AttestedEntry,
 } from './attestation.js';
-export { resolveGuardrailToken, keyIdOf, GuardrailTokenError, TOKEN_ENV_VAR, TOKEN_CONTEXT_KEY } from './token.js';
+export { runGate, normalizeTemplate, type GateOptions, type GateResult } from './gate.js';
+export { keyIdOf, deriveKey, signingKey, verificationKeys, GuardrailTokenError, KDF, TOKEN_ENV_VAR, PREVIOUS_TOKEN_ENV_VAR } from './token.js';
+export { UnusableInputError, LIMITS } from './safe-fs.js';
 export { verifyAssembly, type VerifyOptions, type VerifyResult } from './verify.js';
 export type { CheckResult, CheckStatus } from './check.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type AssemblyInfo, parseJsonFile } from './assembly.js';
+import { LIMITS, readJson, realRoot, resolveInside } from './safe-fs.js';
 
 /** A resource of a synthesized CloudFormation template. */
 export interface CfnResource {
@@ -17,13 +18,16 @@ const templateSchema = z.object({
 });
 
 /**
- * Every resource of every template the assembly deploys: its stacks' templates and any
- * nested-stack templates its assets manifests publish (`*.template.json`).
+ * Every resource of every template the assembly deploys: its stacks' templates (the
+ * manifest's `templateFile`) and any other file asset published as a single file whose
+ * content is a CloudFormation template (a nested stack), whatever its name.
  */
 export function loadResources(root: string, assembly: AssemblyInfo): CfnResource[] {
   const files = new Set(assembly.stacks.map((s) => s.template));
   for (const asset of assembly.assets) {
-    if (asset.path?.endsWith('.template.json')) files.add(asset.path);
+    if (asset.kind === 'file-asset' && asset.path !== undefined && (asset.source.packaging ?? 'file') === 'file') {
+      if (isTemplateFile(root, asset.path)) files.add(asset.path);
+    }
   }
   const resources: CfnResource[] = [];
   for (const template of [...files].sort()) {
@@ -33,6 +37,19 @@ export function loadResources(root: string, assembly: AssemblyInfo): CfnResource
     }
   }
   return resources;
+}
+
+/** Whether a file asset holds a JSON object with a Resources object (read safely, capped). */
+function isTemplateFile(root: string, path: string): boolean {
+  const found = resolveInside(realRoot(root), path);
+  if (!found || !found.stat.isFile() || found.stat.size > LIMITS.jsonBytes) return false;
+  try {
+    const data = readJson(found.real, path);
+    return isRecord(data) && isRecord(data.Resources);
+  } catch (error) {
+    if (error instanceof SyntaxError) return false;
+    throw error;
+  }
 }
 
 /** `template: LogicalId (Type)`, the way every audit finding names a resource. */

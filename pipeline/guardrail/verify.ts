@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
 import { type AssemblyInfo, findStage, readCloudAssembly } from './assembly.js';
 import {
   type Attestation,
+  AttestationFormatError,
   type AttestedEntry,
   computeEntries,
   hmacMatches,
@@ -12,14 +12,20 @@ import { auditResources } from './audit.js';
 import { type CheckResult, fail, fromProblems, pass, skip } from './check.js';
 import { diffEntries } from './compare.js';
 import { checkNagFindings } from './nag.js';
-import { checkStagingParity } from './parity.js';
+import { parityChecks } from './parity.js';
+import { realRoot, UnusableInputError } from './safe-fs.js';
 import { loadResources } from './templates.js';
-import { keyIdOf, resolveGuardrailToken, TOKEN_ENV_VAR } from './token.js';
+import { type AcceptedKey, GuardrailTokenError, verificationKeys } from './token.js';
+
+/** The environment variable carrying the CodePipeline execution id, bound into the attestation when set. */
+export const EXECUTION_ENV_VAR = 'PIPELINE_EXECUTION_ID';
 
 export interface VerifyOptions {
-  /** The cloud assembly directory (`cdk.out`). */
+  /** The cloud assembly directory (`cdk.out`); any absolute or relative path, the cwd does not matter. */
   readonly assemblyDir: string;
-  /** Where GUARDRAIL_TOKEN is read from. Verify never falls back to cdk.json: the pipeline must supply the secret. */
+  /** The commit the assembly must have been signed for (`--release`). */
+  readonly release: string;
+  /** GUARDRAIL_TOKEN, GUARDRAIL_PREVIOUS_TOKEN and PIPELINE_EXECUTION_ID are read from here. */
   readonly env: NodeJS.ProcessEnv;
   /** @default 'Staging' */
   readonly stagingStage?: string;
@@ -31,31 +37,36 @@ export interface VerifyResult {
   /** True only when every check passed. */
   readonly ok: boolean;
   readonly assemblyDir: string;
+  readonly release: string;
   readonly stagingStage: string;
   readonly productionStage: string;
-  /** Key id of GUARDRAIL_TOKEN, when it was set and well-formed. */
-  readonly keyId?: string;
+  /** Key ids verify accepted (current first, then previous during a rotation). */
+  readonly acceptedKeyIds: readonly string[];
   /** Key id the attestation says it was signed with, when it could be read. */
   readonly attestationKeyId?: string;
+  /** Which variable's token the attestation verified with, when the signature checked out. */
+  readonly signedWith?: string;
   readonly checks: readonly CheckResult[];
 }
 
 /**
  * Runs every guardrail check on the assembly at `assemblyDir` and returns them all (it
  * does not stop at the first failure, so one run shows everything that is wrong).
+ * Throws UnusableInputError when the assembly cannot be read safely (the CLI exits 2).
  */
 export function verifyAssembly(options: VerifyOptions): VerifyResult {
-  const assemblyDir = resolve(options.assemblyDir);
+  const assemblyDir = realRoot(options.assemblyDir);
   const stagingStage = options.stagingStage ?? 'Staging';
   const productionStage = options.productionStage ?? 'Production';
   const checks: CheckResult[] = [];
 
-  let token: string | undefined;
+  let keys: AcceptedKey[] = [];
   try {
-    token = resolveGuardrailToken({ env: options.env });
-    checks.push(pass('token', `${TOKEN_ENV_VAR} is set and well-formed (key id ${keyIdOf(token)})`));
+    keys = verificationKeys(options.env);
+    checks.push(pass('token', `accepted key ids: ${keys.map((k) => `${k.keyId} (${k.source})`).join(', ')}`));
   } catch (error) {
-    checks.push(fail('token', (error as Error).message));
+    if (!(error instanceof GuardrailTokenError)) throw error;
+    checks.push(fail('token', error.message));
   }
 
   let attestation: Attestation | undefined;
@@ -63,10 +74,13 @@ export function verifyAssembly(options: VerifyOptions): VerifyResult {
     attestation = readAttestation(assemblyDir);
     checks.push(pass('attestation', `attestation present and well-formed (${attestation.entries.length} entries)`));
   } catch (error) {
-    checks.push(fail('attestation', (error as Error).message));
+    if (!(error instanceof AttestationFormatError)) throw error;
+    checks.push(fail('attestation', error.message));
   }
 
-  checks.push(...signatureChecks(token, attestation));
+  const signature = signatureChecks(keys, attestation);
+  checks.push(...signature.checks);
+  checks.push(releaseCheck(attestation, options.release, options.env[EXECUTION_ENV_VAR]));
 
   let current: { entries: AttestedEntry[]; missing: MissingPath[] } | undefined;
   let assemblies: AssemblyInfo[] | undefined;
@@ -74,6 +88,7 @@ export function verifyAssembly(options: VerifyOptions): VerifyResult {
     assemblies = readCloudAssembly(assemblyDir);
     current = computeEntries(assemblyDir, assemblies);
   } catch (error) {
+    rethrowUnusable(error);
     checks.push(fail('digests', `cannot read the assembly: ${(error as Error).message}`));
   }
   if (current) {
@@ -92,42 +107,77 @@ export function verifyAssembly(options: VerifyOptions): VerifyResult {
     }
   }
 
-  checks.push(...stageChecks(assemblyDir, assemblies, current?.entries, stagingStage, productionStage));
+  checks.push(...stageChecks(assemblyDir, assemblies, current?.entries, attestation, stagingStage, productionStage));
   checks.push(checkNagFindings(assemblyDir));
 
   return {
     ok: checks.every((c) => c.status === 'pass'),
     assemblyDir,
+    release: options.release,
     stagingStage,
     productionStage,
-    ...(token ? { keyId: keyIdOf(token) } : {}),
+    acceptedKeyIds: keys.map((k) => k.keyId),
     ...(attestation ? { attestationKeyId: attestation.keyId } : {}),
+    ...(signature.signedWith ? { signedWith: signature.signedWith } : {}),
     checks,
   };
 }
 
-function signatureChecks(token: string | undefined, attestation: Attestation | undefined): CheckResult[] {
-  if (!token || !attestation) {
-    const why = !token ? `no usable ${TOKEN_ENV_VAR}` : 'no readable attestation';
-    return [skip('key-id', `not checked: ${why}`), skip('signature', `not checked: ${why}`)];
-  }
-  const keyId = keyIdOf(token);
-  const keyCheck =
-    keyId === attestation.keyId
-      ? pass('key-id', `attestation signed with key id ${keyId}, the key id of ${TOKEN_ENV_VAR}`)
-      : fail(
-          'key-id',
-          `wrong token: the attestation was signed with key id ${attestation.keyId}, ${TOKEN_ENV_VAR} has key id ${keyId}`,
-        );
-  const signatureCheck = hmacMatches(attestation, token)
-    ? pass('signature', `HMAC-SHA256 of the attestation is valid for ${TOKEN_ENV_VAR}`)
-    : fail(
-        'signature',
-        `HMAC-SHA256 of the attestation does not match: it was changed after signing or signed with another token`,
-      );
-  return [keyCheck, signatureCheck];
+function rethrowUnusable(error: unknown): void {
+  if (error instanceof UnusableInputError) throw error;
 }
 
+function signatureChecks(
+  keys: readonly AcceptedKey[],
+  attestation: Attestation | undefined,
+): { checks: CheckResult[]; signedWith?: string } {
+  if (keys.length === 0 || !attestation) {
+    const why = keys.length === 0 ? 'no usable GUARDRAIL_TOKEN' : 'no readable attestation';
+    return { checks: [skip('key-id', `not checked: ${why}`), skip('signature', `not checked: ${why}`)] };
+  }
+  const key = keys.find((k) => k.keyId === attestation.keyId);
+  if (!key) {
+    return {
+      checks: [
+        fail(
+          'key-id',
+          `unknown key: the attestation was signed with key id ${attestation.keyId}; accepted: ` +
+            keys.map((k) => `${k.keyId} (${k.source})`).join(', '),
+        ),
+        skip('signature', 'not checked: no accepted key has the attestation key id'),
+      ],
+    };
+  }
+  const keyCheck = pass('key-id', `attestation signed with key id ${key.keyId}, the key of ${key.source}`);
+  if (!hmacMatches(attestation, key)) {
+    return {
+      checks: [
+        keyCheck,
+        fail('signature', 'HMAC-SHA256 of the attestation does not match: it was changed after signing or signed with another token'),
+      ],
+    };
+  }
+  return { checks: [keyCheck, pass('signature', `HMAC-SHA256 of the attestation is valid for ${key.source}`)], signedWith: key.source };
+}
+
+/** The attestation names the release being verified (no replay of another commit's assembly). */
+function releaseCheck(attestation: Attestation | undefined, release: string, executionId: string | undefined): CheckResult {
+  if (!attestation) return skip('release', 'not checked: no readable attestation');
+  const signed = attestation.release;
+  if (signed.commit !== release) {
+    return fail('release', `the assembly was signed for commit ${signed.commit}, not for the release ${release}: refusing a replay`);
+  }
+  if (executionId !== undefined && executionId !== '' && signed.pipelineExecutionId !== executionId) {
+    return fail(
+      'release',
+      `the assembly was signed in pipeline execution ${signed.pipelineExecutionId ?? '(none)'}, this is execution ${executionId}`,
+    );
+  }
+  const execution = signed.pipelineExecutionId ? `, pipeline execution ${signed.pipelineExecutionId}` : '';
+  return pass('release', `signed for commit ${release}${execution}`);
+}
+
+const PARITY_IDS = ['staging-parity', 'template-parity', 'production-contents'];
 const AUDIT_IDS = [
   'log-retention',
   's3-public-access',
@@ -143,26 +193,36 @@ function stageChecks(
   assemblyDir: string,
   assemblies: readonly AssemblyInfo[] | undefined,
   entries: readonly AttestedEntry[] | undefined,
+  attestation: Attestation | undefined,
   stagingStage: string,
   productionStage: string,
 ): CheckResult[] {
   if (!assemblies || !entries) {
-    return ['staging-parity', ...AUDIT_IDS].map((id) => skip(id, 'not checked: the assembly could not be read'));
+    return [...PARITY_IDS, ...AUDIT_IDS].map((id) => skip(id, 'not checked: the assembly could not be read'));
   }
-  let staging: AssemblyInfo | undefined;
   let production: AssemblyInfo | undefined;
   const results: CheckResult[] = [];
   try {
     production = findStage(assemblies, productionStage);
-    staging = findStage(assemblies, stagingStage);
-    results.push(checkStagingParity(staging, production, entries));
+    const staging = findStage(assemblies, stagingStage);
+    results.push(
+      ...parityChecks({
+        root: assemblyDir,
+        staging,
+        production,
+        digestOf: new Map(entries.map((e) => [e.path, e.sha256])),
+        stageConfig: attestation?.stageConfig ?? null,
+      }),
+    );
   } catch (error) {
-    results.push(fail('staging-parity', (error as Error).message));
+    rethrowUnusable(error);
+    results.push(...PARITY_IDS.map((id) => fail(id, (error as Error).message)));
   }
   if (!production) return [...results, ...AUDIT_IDS.map((id) => skip(id, `not checked: no stage ${productionStage}`))];
   try {
     results.push(...auditResources(loadResources(assemblyDir, production)));
   } catch (error) {
+    rethrowUnusable(error);
     results.push(
       ...AUDIT_IDS.map((id) => fail(id, `cannot read the production templates: ${(error as Error).message}`)),
     );

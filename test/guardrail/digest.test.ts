@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashDirectory, hashPath, sha256File } from '../../pipeline/guardrail/digest.js';
+import { hashDirectory, hashPath, type HashContext, sha256File } from '../../pipeline/guardrail/digest.js';
+import { ReadBudget, UnusableInputError } from '../../pipeline/guardrail/safe-fs.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const made: string[] = [];
 
-/** A temp directory holding `files` (path → content). */
+/** A temp directory (a real path) holding `files` (path → content). */
 function tree(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'guardrail-digest-'));
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'guardrail-digest-')));
   made.push(dir);
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true });
@@ -19,71 +20,71 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
+const context = (root: string): HashContext => ({ root, budget: new ReadBudget() });
+const digestOf = (dir: string) => hashDirectory(dir, 'asset', context(dir));
+
 afterEach(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('hashDirectory', () => {
-  it('hashes the sorted listing of "<type> <sha256> <path>" lines', () => {
+  it('hashes a length-prefixed encoding of the members sorted by path bytes', () => {
     const dir = tree({ 'b.txt': 'bee', 'a/z.txt': 'zed', 'a/b.txt': 'a-bee' });
-    const digest = hashDirectory(dir);
-    const listing = [
-      `file ${sha256('a-bee')} a/b.txt\n`,
-      `file ${sha256('zed')} a/z.txt\n`,
-      `file ${sha256('bee')} b.txt\n`,
-    ];
+    const digest = digestOf(dir);
     expect(digest.members?.map((m) => m.path)).toEqual(['a/b.txt', 'a/z.txt', 'b.txt']);
-    expect(digest.sha256).toBe(sha256(listing.join('')));
+    const hash = createHash('sha256').update('br-fagq2.guardrail.directory.v2\0');
+    for (const [path, content] of [['a/b.txt', 'a-bee'], ['a/z.txt', 'zed'], ['b.txt', 'bee']] as const) {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(Buffer.byteLength(path));
+      hash.update('f').update(length).update(path).update(Buffer.from(sha256(content), 'hex'));
+    }
+    expect(digest.sha256).toBe(hash.digest('hex'));
   });
 
   it('does not depend on creation order', () => {
-    const one = tree({ 'x/1': '1', 'y/2': '2', z: '3' });
-    const two = tree({ z: '3', 'y/2': '2', 'x/1': '1' });
-    expect(hashDirectory(one).sha256).toBe(hashDirectory(two).sha256);
+    expect(digestOf(tree({ 'x/1': '1', 'y/2': '2', z: '3' })).sha256).toBe(digestOf(tree({ z: '3', 'y/2': '2', 'x/1': '1' })).sha256);
   });
 
   it('changes when a byte, a name, an added file or a removed file changes', () => {
-    const base = hashDirectory(tree({ 'a.txt': 'hello', 'sub/b.txt': 'world' })).sha256;
-    expect(hashDirectory(tree({ 'a.txt': 'hellO', 'sub/b.txt': 'world' })).sha256).not.toBe(base);
-    expect(hashDirectory(tree({ 'a2.txt': 'hello', 'sub/b.txt': 'world' })).sha256).not.toBe(base);
-    expect(hashDirectory(tree({ 'a.txt': 'hello', 'sub/b.txt': 'world', c: '' })).sha256).not.toBe(base);
-    expect(hashDirectory(tree({ 'a.txt': 'hello' })).sha256).not.toBe(base);
-    // Moving a file to another folder keeps its bytes but changes the path: a different digest.
-    expect(hashDirectory(tree({ 'sub/a.txt': 'hello', 'b.txt': 'world' })).sha256).not.toBe(base);
+    const base = digestOf(tree({ 'a.txt': 'hello', 'sub/b.txt': 'world' })).sha256;
+    expect(digestOf(tree({ 'a.txt': 'hellO', 'sub/b.txt': 'world' })).sha256).not.toBe(base);
+    expect(digestOf(tree({ 'A.txt': 'hello', 'sub/b.txt': 'world' })).sha256).not.toBe(base);
+    expect(digestOf(tree({ 'a.txt': 'hello', 'sub/b.txt': 'world', c: '' })).sha256).not.toBe(base);
+    expect(digestOf(tree({ 'a.txt': 'hello' })).sha256).not.toBe(base);
   });
 
-  it('hashes a symlink as its link text and never follows it', () => {
-    const outside = tree({ 'secret.txt': 'outside the asset' });
-    const dir = tree({ 'a.txt': 'hello' });
-    symlinkSync(join(outside, 'secret.txt'), join(dir, 'link'));
-    const digest = hashDirectory(dir);
-    expect(digest.members).toContainEqual({
-      path: 'link',
-      type: 'symlink',
-      sha256: sha256(join(outside, 'secret.txt')),
-    });
-    writeFileSync(join(outside, 'secret.txt'), 'changed target content');
-    expect(hashDirectory(dir).sha256).toBe(digest.sha256);
+  it('cannot be collided by a file name holding a newline (two files replaced by one crafted name)', () => {
+    // With a "<type> <sha256> <path>\n" listing, one file named "a\nfile <sha256(b)> b" holding a's
+    // bytes listed exactly like the two files a and b.
+    const honest = tree({ a: 'x', b: 'y' });
+    const forged = tree({ [`a\nfile ${sha256('y')} b`]: 'x' });
+    expect(digestOf(forged).sha256).not.toBe(digestOf(honest).sha256);
+    expect(digestOf(forged).members?.map((m) => m.path)).toEqual([`a\nfile ${sha256('y')} b`]);
   });
 
-  it('ignores empty directories', () => {
-    const dir = tree({ 'a.txt': 'hello' });
-    const before = hashDirectory(dir).sha256;
-    mkdirSync(join(dir, 'empty'));
-    expect(hashDirectory(dir).sha256).toBe(before);
+  it('hashes a symlink inside the tree as its link text without following it', () => {
+    const dir = tree({ 'target.txt': 'content' });
+    symlinkSync('target.txt', join(dir, 'link'));
+    const link = digestOf(dir).members?.find((m) => m.path === 'link');
+    expect(link).toEqual({ path: 'link', type: 'symlink', sha256: sha256('target.txt') });
+  });
+
+  it('refuses a symlink that leaves the assembly: a link to /dev/zero is never read', () => {
+    const dir = tree({ 'a.txt': 'a' });
+    symlinkSync('/dev/zero', join(dir, 'zero'));
+    expect(() => digestOf(dir)).toThrow(UnusableInputError);
+    expect(() => digestOf(dir)).toThrow(/asset\/zero: a symlink to "\/dev\/zero", outside the assembly/);
   });
 });
 
 describe('hashPath', () => {
   it('hashes a file as the SHA-256 of its bytes', () => {
-    const dir = tree({ 'f.bin': 'content' });
-    expect(hashPath(join(dir, 'f.bin'))).toEqual({ type: 'file', sha256: sha256('content') });
-    expect(sha256File(join(dir, 'f.bin'))).toBe(sha256('content'));
+    const dir = tree({ 'f.json': '{"a":1}' });
+    expect(hashPath(join(dir, 'f.json'), 'f.json', context(dir))).toEqual({ type: 'file', sha256: sha256('{"a":1}') });
+    expect(sha256File(join(dir, 'f.json'))).toBe(sha256('{"a":1}'));
   });
 
-  it('hashes a file larger than one read chunk', () => {
-    const big = 'x'.repeat((1 << 20) * 2 + 17);
-    const dir = tree({ big });
-    expect(sha256File(join(dir, 'big'))).toBe(sha256(big));
+  it('refuses a character device', () => {
+    expect(() => hashPath('/dev/zero', 'zero', context('/'))).toThrow(/zero: is a character device: the guardrail refuses to read it/);
   });
 });

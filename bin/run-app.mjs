@@ -4,7 +4,8 @@
 // our own source (dependencies stay external) takes a few tens of ms, where
 // tsx would transpile every module on each run.
 import { buildSync } from 'esbuild';
-import Module, { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,14 +21,16 @@ const [bundle] = buildSync({
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node20',
+  // The Node.js major of .nvmrc, the project's one statement of it.
+  target: `node${readFileSync(join(root, '.nvmrc'), 'utf8').trim().replace(/^v/, '')}`,
   packages: 'external',
   logLevel: 'warning',
 }).outputFiles;
 
-// Most of a synth is V8 compiling aws-cdk-lib's modules; Node 20 has no built-in
-// compile cache (module.enableCompileCache is Node 22+), this hook keeps one.
-createRequire(import.meta.url)('v8-compile-cache');
+// Most of a synth is V8 compiling aws-cdk-lib's modules: Node 22's built-in
+// compile cache keeps their code cache on disk between runs (in the OS temp
+// directory, or NODE_COMPILE_CACHE), so later synths skip the compilation.
+Module.enableCompileCache?.();
 
 const app = new Module(filename);
 app.filename = filename;

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { defineApp } from '../lib/app';
 import { appProps } from '../lib/app-props';
+import { ConfigError } from '../lib/config';
 
 // aws-cdk-lib's built-in CloudFormation validation roughly doubles the synth
 // (bench/synth); cfn-lint checks every template in CI and in the pipeline
@@ -12,5 +13,13 @@ const app = new App(appProps());
 // The release being built: the pipeline's synth step passes the commit id.
 // The synth does not sign: the guardrail's Sign step does, out of the commit's reach
 // (pipeline/guardrail/README.md).
-defineApp(app, process.env.RELEASE_VERSION ?? 'dev');
+try {
+  defineApp(app, process.env.RELEASE_VERSION ?? 'dev');
+} catch (error) {
+  // A configuration mistake is the user's to fix: the message names every bad key; a stack trace
+  // would only bury it (the CDK CLI prints the app's stderr as it is).
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
 app.synth();

@@ -126,14 +126,24 @@ export type WorkerSizing = z.infer<typeof workerSchema>;
 export type EdgeSettings = z.infer<typeof edgeSchema>;
 export type AlarmThresholds = z.infer<typeof alarmsSchema>;
 
-/** The configuration sections, each a top-level context key in cdk.json. */
-export const CONFIG_SECTIONS = ['pipeline', 'staging', 'production'] as const;
+/** The configuration sections, each a top-level context key in cdk.json: the schema's own keys. */
+export const CONFIG_SECTIONS = Object.keys(configSchema.shape) as (keyof AppConfig)[];
 
 /**
  * The context key that builds the two stages directly on the app, without the
  * pipeline (`-c sandbox=true`): for deploying a sandbox account by hand.
  */
 export const SANDBOX_CONTEXT_KEY = 'sandbox';
+
+/**
+ * The plain context keys that are not configuration sections, with what each accepts. Every other
+ * plain key (no `:` or `/`, unlike CDK's own `aws:cdk:…` keys and the feature flags) must be a
+ * section or a `-c section.path=value` override of a key the schema knows: a typo is an error.
+ * Add a key here (or a section to configSchema) before reading it from the context.
+ */
+export const OTHER_CONTEXT_KEYS: Readonly<Record<string, z.ZodType>> = {
+  [SANDBOX_CONTEXT_KEY]: z.union([z.boolean(), z.enum(['true', 'false'])], { error: 'expected true or false' }),
+};
 
 /** A configuration error: the message names every bad key and what is expected. */
 export class ConfigError extends Error {
@@ -150,28 +160,142 @@ export class ConfigError extends Error {
  * strings), then validates it all.
  */
 export function loadConfig(context: Record<string, unknown>): AppConfig {
+  const problems = checkContextKeys(context);
   const raw: Record<string, unknown> = {};
   for (const section of CONFIG_SECTIONS) raw[section] = structuredClone(context[section]);
   const overrides = Object.keys(context)
     .filter((key) => (CONFIG_SECTIONS as readonly string[]).includes(key.split('.')[0]) && key.includes('.'))
     .sort();
   for (const key of overrides) setPath(raw, key.split('.'), context[key]);
-  return parseConfig(raw);
+  return parseConfig(raw, problems);
 }
 
 /** Validates a raw configuration object; throws a ConfigError naming each bad key. */
-export function parseConfig(raw: unknown): AppConfig {
-  const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${describe(issue)}`);
-  throw new ConfigError(
-    `Invalid br-fagq2 configuration (cdk.json context, or -c overrides):\n${problems.join('\n')}`,
-  );
+export function parseConfig(raw: unknown, earlierProblems: readonly string[] = []): AppConfig {
+  const unknown = unknownKeys(configSchema, raw, []).map(({ path, suggestion }) => problem(path.join('.'), unknownKeyMessage(suggestion)));
+  // reportInput: an issue carries the bad value, so the message can show it.
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  const invalid = result.success ? [] : result.error.issues.map((issue) => problem(issue.path.join('.') || '(root)', describe(issue)));
+  const problems = [...earlierProblems, ...unknown, ...invalid];
+  if (problems.length === 0 && result.success) return result.data;
+  throw new ConfigError(`Invalid br-fagq2 configuration (cdk.json context, or -c overrides):\n${problems.join('\n')}`);
+}
+
+function problem(key: string, message: string): string {
+  return `  - ${key}: ${message}`;
+}
+
+function unknownKeyMessage(suggestion: string | undefined): string {
+  return suggestion ? `unknown key; did you mean ${suggestion}?` : 'unknown key';
 }
 
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `missing value (expected ${issue.expected})`;
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return `missing value (expected ${issue.expected})`;
+    return `expected ${withArticle(issue.expected)}, got ${formatValue(issue.input)}`;
+  }
   return issue.message;
+}
+
+function withArticle(type: string): string {
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+}
+
+/**
+ * The top-level context keys that look like configuration (plain names, no `:` or `/`) must be a
+ * section, an override of a section's key, or one of OTHER_CONTEXT_KEYS with a valid value.
+ */
+function checkContextKeys(context: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const topLevel = [...CONFIG_SECTIONS, ...Object.keys(OTHER_CONTEXT_KEYS)];
+  for (const key of Object.keys(context).sort()) {
+    if (/[:/]/.test(key)) continue; // aws:cdk:… keys, feature flags, lookups
+    const [first, ...rest] = key.split('.');
+    const other = OTHER_CONTEXT_KEYS[key];
+    if (other) {
+      const parsed = other.safeParse(context[key]);
+      if (!parsed.success) problems.push(problem(key, `${parsed.error.issues[0]!.message}, got ${formatValue(context[key])}`));
+    } else if (!(CONFIG_SECTIONS as string[]).includes(first!)) {
+      const nearest = closest(first!, topLevel);
+      problems.push(problem(key, unknownKeyMessage(nearest && [nearest, ...rest].join('.'))));
+    }
+  }
+  return problems;
+}
+
+/** A key of the raw configuration the schema does not know, with the closest key it does. */
+interface UnknownKey {
+  readonly path: readonly (string | number)[];
+  readonly suggestion?: string;
+}
+
+/**
+ * Walks the raw value along the schema and returns every object key the schema does not define.
+ * Driven by the schema alone (objects, intersections, arrays, optional/default/transform
+ * wrappers), so a key added to the schema is known at once, and every object is strict without
+ * having to be declared so. Records (free-form maps such as a schedule's payload) accept any key.
+ */
+function unknownKeys(schema: z.ZodType, value: unknown, path: (string | number)[]): UnknownKey[] {
+  const inner = unwrap(schema);
+  const def = inner._zod.def as { type: string; element?: z.ZodType };
+  if (def.type === 'array' && Array.isArray(value)) {
+    return value.flatMap((item, index) => unknownKeys(def.element!, item, [...path, index]));
+  }
+  const shape = shapeOf(inner);
+  if (!shape || typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const known = shape[key];
+    if (known) return unknownKeys(known, child, [...path, key]);
+    const nearest = closest(key, Object.keys(shape));
+    return [{ path: [...path, key], suggestion: nearest && [...path, nearest].join('.') }];
+  });
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  const def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+  if (def.innerType) return unwrap(def.innerType); // optional, default, nullable, readonly, catch
+  if (def.type === 'pipe' && def.in) return unwrap(def.in); // .transform()
+  return schema;
+}
+
+/** The keys an object-like schema defines; undefined when it accepts any key (or is no object). */
+function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  const def = schema._zod.def as { type: string; shape?: Record<string, z.ZodType>; left?: z.ZodType; right?: z.ZodType; catchall?: z.ZodType };
+  if (def.type === 'object') return def.catchall && def.catchall._zod.def.type !== 'never' ? undefined : def.shape;
+  if (def.type === 'intersection') {
+    const left = shapeOf(unwrap(def.left!));
+    const right = shapeOf(unwrap(def.right!));
+    return left && right ? { ...left, ...right } : undefined;
+  }
+  return undefined;
+}
+
+/** The candidate nearest to `key` by edit distance, if it is near enough to be a typo. */
+function closest(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /**

@@ -1,6 +1,21 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../lib/config';
-import { cdkJsonContext, shippedConfig } from './support/app';
+import { cdkJsonContext, REPO_ROOT, shippedConfig } from './support/app';
+
+/** The error loadConfig throws for cdk.json's context plus `-c` overrides (undefined: none). */
+function overrideError(overrides: Record<string, unknown>): string | undefined {
+  try {
+    loadConfig({ ...cdkJsonContext(), ...overrides });
+    return undefined;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+}
 
 /** Parses the shipped config after `edit`, returning the error message (or undefined). */
 function errorAfter(edit: (c: Record<string, any>) => void): string | undefined {
@@ -104,5 +119,48 @@ describe('configuration', () => {
 
   it('validates -c overrides like any other value', () => {
     expect(() => loadConfig({ ...cdkJsonContext(), 'staging.api.maxTasks': '0' })).toThrow(/staging\.api\.maxTasks/);
+  });
+
+  it.each([
+    [{ 'production.api.maxTask': '40' }, 'production.api.maxTask: unknown key; did you mean production.api.maxTasks?'],
+    [{ 'productoin.account': '123456789012' }, 'productoin.account: unknown key; did you mean production.account?'],
+    [{ 'staging.wroker.concurrency': '2' }, 'staging.wroker: unknown key; did you mean staging.worker?'],
+    [{ sandobx: 'true' }, 'sandobx: unknown key; did you mean sandbox?'],
+    [{ sandbox: 'yes' }, "sandbox: expected true or false, got 'yes'"],
+    [{ 'staging.worker.concurrency': 'abc' }, "staging.worker.concurrency: expected a number, got 'abc'"],
+    [{ 'pipeline.manualApproval': 'sometimes' }, "pipeline.manualApproval: expected a boolean, got 'sometimes'"],
+  ])('rejects the override %j: "%s"', (overrides, expected) => {
+    expect(overrideError(overrides)).toContain(`  - ${expected}`);
+  });
+
+  it('rejects unknown keys anywhere in the sections, by the schema alone (array items included)', () => {
+    expect(errorAfter((c) => (c.staging.edge.pricClass = 'PriceClass_100'))).toMatch(/staging\.edge\.pricClass: unknown key; did you mean staging\.edge\.priceClass\?/);
+    expect(errorAfter((c) => (c.production.worker.schedules[0].jobTyp = 'x'))).toMatch(/production\.worker\.schedules\.0\.jobTyp: unknown key; did you mean production\.worker\.schedules\.0\.jobType\?/);
+    expect(errorAfter((c) => (c.pipeline.somethingElse = 1))).toMatch(/pipeline\.somethingElse: unknown key$/m);
+    // Free-form maps stay free: a schedule's payload takes any key.
+    expect(errorAfter((c) => (c.production.worker.schedules[0].payload.anything = 1))).toBeUndefined();
+  });
+
+  it('accepts sandbox true/false and the CDK CLI own context keys', () => {
+    for (const sandbox of [true, 'true', 'false']) expect(overrideError({ sandbox })).toBeUndefined();
+    expect(overrideError({ 'aws:cdk:enable-path-metadata': true, '@aws-cdk/core:newStyleStackSynthesis': true })).toBeUndefined();
+  });
+
+  it('makes the app exit 1 with the message alone, no stack trace', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'config-test-'));
+    try {
+      const run = spawnSync(process.execPath, ['bin/run-app.mjs'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        // As the CDK CLI runs the app: the context as JSON, -c overrides included.
+        env: { PATH: process.env.PATH, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), 'production.api.maxTask': '40' }) },
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe(
+        'Invalid br-fagq2 configuration (cdk.json context, or -c overrides):\n  - production.api.maxTask: unknown key; did you mean production.api.maxTasks?\n',
+      );
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,9 +1,9 @@
 import type { DatasetRecord } from './dataset.js';
 
 export interface SearchResult {
-  /** How many records match at least one query term. */
+  /** How many records match every query term. */
   readonly total: number;
-  /** The best `limit` records: most matched terms first, then by id. */
+  /** The first `limit` of them, by id. */
   readonly results: readonly DatasetRecord[];
 }
 
@@ -31,18 +31,23 @@ export class SearchIndex {
     return this.records.length;
   }
 
+  /**
+   * The records that contain every term of the query (AND, as a search box with several words is
+   * expected to narrow the results), in id order. A query without any term matches nothing.
+   */
   search(query: string, limit: number): SearchResult {
-    const matchedTerms = new Map<number, number>();
-    for (const term of new Set(tokenize(query))) {
-      for (const position of this.postings.get(term) ?? []) {
-        matchedTerms.set(position, (matchedTerms.get(position) ?? 0) + 1);
-      }
+    const terms = [...new Set(tokenize(query))];
+    // Intersect from the shortest posting list: every later step only shrinks it.
+    const lists = terms.map((term) => this.postings.get(term) ?? []).sort((a, b) => a.length - b.length);
+    let matches = lists[0] ?? [];
+    for (const list of lists.slice(1)) {
+      const members = new Set(list);
+      matches = matches.filter((position) => members.has(position));
     }
-    // Positions follow id order (the file is sorted by id), so ties break by id.
-    const ranked = [...matchedTerms].sort(([a, scoreA], [b, scoreB]) => scoreB - scoreA || a - b);
+    // Positions follow id order (the file is sorted by id).
     return {
-      total: ranked.length,
-      results: ranked.slice(0, limit).map(([position]) => this.records[position]!),
+      total: matches.length,
+      results: matches.slice(0, limit).map((position) => this.records[position]!),
     };
   }
 }

@@ -7,7 +7,7 @@ import { canonicalDigest } from './canonical.js';
 import { readJson, realRoot, UnusableInputError } from './safe-fs.js';
 import { lines, newDifferences, note, show } from './structure.js';
 
-/** The pipeline stack, matched by artifact id, display name or stack name. */
+/** The pipeline stack's deployed name (its manifest `stackName`, else its artifact id). */
 export const DEFAULT_PIPELINE_STACK = 'br-fagq2-pipeline';
 
 export interface GateOptions {
@@ -15,7 +15,7 @@ export interface GateOptions {
   readonly deployedFile: string;
   /** The synthesized cloud assembly (`cdk.out`) of the commit. */
   readonly synthesizedDir: string;
-  /** @default DEFAULT_PIPELINE_STACK */
+  /** The pipeline stack's deployed name. @default DEFAULT_PIPELINE_STACK */
   readonly stack?: string;
   /** SHA-256 digests (of the normalized synthesized template) approved outside the commit. */
   readonly approved?: readonly string[];
@@ -56,7 +56,9 @@ export function runGate(options: GateOptions): GateResult {
   const root = realRoot(options.synthesizedDir);
   const name = options.stack ?? DEFAULT_PIPELINE_STACK;
   const [rootAssembly] = readCloudAssembly(root);
-  const matches = rootAssembly!.stacks.filter((s) => s.id === name || s.displayName === name || s.stackName === name);
+  // By the name CloudFormation deploys it as: an artifact renamed or duplicated under that
+  // name is not silently compared in place of the real pipeline stack.
+  const matches = rootAssembly!.stacks.filter((s) => (s.stackName ?? s.id) === name);
   if (matches.length !== 1) {
     const known = rootAssembly!.stacks.map((s) => `${s.id} (${s.stackName ?? s.id})`).join(', ');
     throw new UnusableInputError(`${matches.length === 0 ? 'no' : 'more than one'} stack named "${name}" in ${options.synthesizedDir} (stacks: ${known})`);

@@ -46,9 +46,14 @@ export function parityChecks(input: ParityInput): CheckResult[] {
  *   hex run (the hash CDK appends to generated names) is ignored;
  * - the stage's account id (from its stacks' `environment`) in any string, when the
  *   stages' accounts differ; likewise the region;
- * - a whole value equal to a (staging, production) pair of the signed configuration:
- *   the leaves of `context.staging` and `context.production` that differ (sizes,
- *   retention, counts...), compared as strings (CloudFormation writes 512 or "512").
+ * - a sizing value declared per stage: a number (or boolean) leaf of `context.staging`
+ *   that differs from the same leaf of `context.production` in the signed configuration
+ *   gives a (staging, production) pair, compared as strings (CloudFormation writes 512 or
+ *   "512"); the pair is accepted only at a template property named in SIZING_PROPERTIES.
+ *   String pairs are never accepted: the configuration is the commit's, and a free-form
+ *   string pair (a policy ARN) would let it declare any difference; a number pair at a
+ *   port or an action would too, hence the property list, which only an approved
+ *   guardrail revision can extend.
  * Nothing else may differ.
  */
 interface StageRules extends CompareRules {
@@ -89,17 +94,50 @@ function stageRules(input: ParityInput): StageRules {
   if (input.stageConfig) {
     const p = leaves(input.stageConfig.production);
     for (const [path, value] of leaves(input.stageConfig.staging)) {
-      if (p.has(path) && p.get(path) !== value) configPairs.add(pairKey(value, p.get(path)!));
+      const other = p.get(path);
+      const sizing = (v: Leaf | undefined) => typeof v === 'number' || typeof v === 'boolean';
+      if (sizing(value) && sizing(other) && other !== value) configPairs.add(pairKey(value, other!));
     }
   }
-  const equal = (a: Leaf, b: Leaf): boolean => {
+  const equal = (a: Leaf, b: Leaf, path: string): boolean => {
     if (typeof a === 'string' && typeof b === 'string' && staging(a) === production(b)) return true;
-    return configPairs.has(pairKey(a, b));
+    return SIZING_PROPERTIES.has(propertyName(path)) && configPairs.has(pairKey(a, b));
   };
   return { staging, production, configPairs, equal, keyA: staging, keyB: production };
 }
 
 const pairKey = (a: Leaf, b: Leaf) => `${String(a)}\u0000${String(b)}`;
+
+/**
+ * The CloudFormation properties where a per-stage sizing value may land: task sizes,
+ * scaling bounds, retention, alarm thresholds, queue and rate settings. Ports, policies,
+ * actions, principals and everything else must be equal across stages.
+ */
+export const SIZING_PROPERTIES: ReadonlySet<string> = new Set([
+  'Cpu',
+  'Memory',
+  'MemoryReservation',
+  'DesiredCount',
+  'MinCapacity',
+  'MaxCapacity',
+  'TargetValue',
+  'RetentionInDays',
+  'Threshold',
+  'EvaluationPeriods',
+  'DatapointsToAlarm',
+  'Period',
+  'Limit',
+  'maxReceiveCount',
+  'VisibilityTimeout',
+  'MessageRetentionPeriod',
+]);
+
+/** The property a leaf belongs to: the last path segment that is not an array index. */
+function propertyName(path: string): string {
+  const segments = path.split('/');
+  for (let i = segments.length - 1; i >= 0; i--) if (!/^\d+$/.test(segments[i]!)) return segments[i]!;
+  return '';
+}
 
 /** Where an asset's content is named in its `source`. */
 const PATH_KEY = { 'file-asset': 'path', 'docker-context': 'directory' } as const;

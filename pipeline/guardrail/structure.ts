@@ -42,7 +42,8 @@ export function show(value: unknown): string {
  */
 /** How two sides may differ: leaves `equal` accepts, and object keys renamed per side (identity by default). */
 export interface CompareRules {
-  readonly equal: (a: Leaf, b: Leaf) => boolean;
+  /** Whether leaves `a` (staging) and `b` (production) at `path` count as equal. */
+  readonly equal: (a: Leaf, b: Leaf, path: string) => boolean;
   readonly keyA?: (key: string) => string;
   readonly keyB?: (key: string) => string;
 }
@@ -74,7 +75,7 @@ export function compareJson(a: unknown, b: unknown, path: string, rules: Compare
     }
     return;
   }
-  if (a !== b && !rules.equal(a as Leaf, b as Leaf)) note(into, `${path}: staging has ${show(a)}, production ${show(b)}`);
+  if (a !== b && !rules.equal(a as Leaf, b as Leaf, path)) note(into, `${path}: staging has ${show(a)}, production ${show(b)}`);
 }
 
 /** The entries of `object` by renamed key (original key, value); two keys renamed alike are a difference. */

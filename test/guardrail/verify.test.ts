@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AssemblyInfo, findStage, readCloudAssembly } from '../../pipeline/guardrail/assembly.js';
 import {
   ATTESTATION_FILE,
@@ -24,6 +24,7 @@ import {
   type StageConfig,
   writeAttestation,
 } from '../../pipeline/guardrail/attestation.js';
+import { main } from '../../pipeline/guardrail/cli.js';
 import { runGate } from '../../pipeline/guardrail/gate.js';
 import { UnusableInputError } from '../../pipeline/guardrail/safe-fs.js';
 import { deriveKey, keyIdOf } from '../../pipeline/guardrail/token.js';
@@ -378,6 +379,50 @@ describe('parity: what production ships is what staging tested', () => {
     expect(text(result, 'template-parity')).toMatch(/RetentionInDays: staging has 30, production 365/);
   });
 
+  it('accepts a declared per-stage number only at a sizing property, never at a port', () => {
+    const dir = copy();
+    // logRetentionDays declares the pair (30, 365); a port taking that pair is not a sizing value.
+    const ingress = (port: number) => ({
+      Type: 'AWS::EC2::SecurityGroupIngress',
+      Properties: { GroupId: 'sg-0', IpProtocol: 'tcp', FromPort: port, ToPort: port, CidrIp: '0.0.0.0/0' },
+    });
+    const [stagingTiers, productionTiers] = [staging(dir), production(dir)].map((a) => a.stacks.find((s) => s.displayName.endsWith('/Tiers'))!);
+    editJson(join(dir, stagingTiers!.template), (t) => {
+      t.Resources.Backdoor = ingress(30);
+    });
+    editJson(join(dir, productionTiers!.template), (t) => {
+      t.Resources.Backdoor = ingress(365);
+    });
+    sign(dir);
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['template-parity']);
+    expect(check(result, 'template-parity').details).toEqual([
+      `${productionTiers!.template}/Resources/Backdoor/Properties/FromPort: staging has 30, production 365`,
+      `${productionTiers!.template}/Resources/Backdoor/Properties/ToPort: staging has 30, production 365`,
+    ]);
+  });
+
+  it('never accepts a string pair from the configuration (a free-form value could be a policy ARN)', () => {
+    const dir = copy();
+    const { template, logicalId } = productionResource(dir, 'AWS::IAM::Role');
+    const [readOnly, admin] = ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::aws:policy/AdministratorAccess'];
+    // The same stack of staging (the role has the same logical id there).
+    const stagingStack = staging(dir).stacks.find((s) => readJson(join(dir, s.template)).Resources[logicalId])!;
+    editJson(join(dir, stagingStack.template), (t) => {
+      t.Resources[logicalId].Properties.ManagedPolicyArns = [readOnly];
+    });
+    editJson(join(dir, template), (t) => {
+      t.Resources[logicalId].Properties.ManagedPolicyArns = [admin];
+    });
+    const config = structuredClone(STAGE_CONFIG) as any;
+    config.staging.worker.schedules[0].payload.data = readOnly;
+    config.production.worker.schedules[0].payload.data = admin;
+    sign(dir, TOKEN, RELEASE, config);
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['template-parity']);
+    expect(text(result, 'template-parity')).toContain(`ManagedPolicyArns/0: staging has "${readOnly}", production "${admin}"`);
+  });
+
   it('fails on a production-only file in the production assembly, whatever its name', () => {
     const dir = copy();
     writeFileSync(join(dir, production(dir).directory, 'notes.txt'), 'x');
@@ -492,18 +537,6 @@ describe('the CLI process, run from another directory', () => {
     expect(JSON.stringify(report)).not.toContain(TOKEN);
   });
 
-  it('exits 1 on a failed check, 2 on a usage error, 2 signing with a 5-character token', () => {
-    const dir = copy();
-    writeFileSync(join(dir, firstDockerContext(dir).path, 'extra'), 'x');
-    const run = cli(['verify', dir, '--release', RELEASE, '--report', join(tempDir('guardrail-report-'), 'r.json')], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
-    expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/^FAIL digests: the assembly differs from what was signed \(1\)$/m);
-    expect(cli(['verify', dir], childEnv({ GUARDRAIL_TOKEN: TOKEN })).status).toBe(2); // no --release
-    const weak = cli(['sign', copy(), '--release', RELEASE], childEnv({ GUARDRAIL_TOKEN: 'ab-12' }));
-    expect(weak.status).toBe(2);
-    expect(weak.stderr).toMatch(/GUARDRAIL_TOKEN is too weak \(5 characters\): it needs 20 to 256 printable ASCII characters/);
-  });
-
   it('exits 2 without hanging on a FIFO in place of the attestation', () => {
     const dir = copy();
     unlinkSync(join(dir, ATTESTATION_FILE));
@@ -521,32 +554,62 @@ describe('the CLI process, run from another directory', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/validation-report.json: is a FIFO: the guardrail refuses to read it/);
   });
+});
+
+describe('the CLI, in process (nothing here can block)', () => {
+  /** Runs main() and returns its exit code and what it printed. */
+  function run(args: string[], env: NodeJS.ProcessEnv): { status: number; stdout: string; stderr: string } {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    const error = vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
+    try {
+      return { status: main(args, env), stdout: out.join('\n'), stderr: err.join('\n') };
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+    }
+  }
+
+  it('exits 1 on a failed check, 2 without a full --release, 2 signing with a 5-character token', () => {
+    const dir = copy();
+    writeFileSync(join(dir, firstDockerContext(dir).path, 'extra'), 'x');
+    const failed = run(['verify', dir, '--release', RELEASE, '--report', join(tempDir('guardrail-report-'), 'r.json')], { GUARDRAIL_TOKEN: TOKEN });
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toMatch(/^FAIL digests: the assembly differs from what was signed \(1\)$/m);
+    expect(run(['verify', dir], { GUARDRAIL_TOKEN: TOKEN }).status).toBe(2);
+    expect(run(['verify', dir, '--release', 'HEAD'], { GUARDRAIL_TOKEN: TOKEN }).stderr).toMatch(/--release <commit> is required: the full git commit id/);
+    const weak = run(['sign', copy(), '--release', RELEASE], { GUARDRAIL_TOKEN: 'ab-12' });
+    expect(weak.status).toBe(2);
+    expect(weak.stderr).toMatch(/GUARDRAIL_TOKEN is too weak \(5 characters\): it needs 20 to 256 printable ASCII characters/);
+  });
 
   it('never writes the report through a symlink: exits 2 and leaves the target untouched', () => {
     const dir = copy();
     const target = join(tempDir('guardrail-victim-'), 'precious.txt');
     writeFileSync(target, 'precious\n');
-    const link = join(dir, 'guardrail-report.json');
-    symlinkSync(target, link);
-    const run = cli(['verify', dir, '--release', RELEASE], childEnv({ GUARDRAIL_TOKEN: TOKEN }));
-    expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/guardrail-report.json is a symlink: refusing to write through or over it/);
+    symlinkSync(target, join(dir, 'guardrail-report.json'));
+    const result = run(['verify', dir, '--release', RELEASE], { GUARDRAIL_TOKEN: TOKEN });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/guardrail-report.json is a symlink: refusing to write through or over it/);
     expect(readFileSync(target, 'utf8')).toBe('precious\n');
   });
 
-  it('gate: exits 1 printing the digest to approve, 0 once approved', () => {
+  it('gate: exits 1 printing the digest to approve, 0 once approved, 2 on a malformed digest or an unknown stack', () => {
     const template = readJson(join(synthesized, 'Pipeline.template.json'));
     const policy = Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::IAM::Policy')!;
     delete template.Resources[policy];
     const file = join(tempDir('guardrail-gate-'), 'deployed.json');
     writeFileSync(file, JSON.stringify(template));
-    const refused = cli(['gate', '--deployed', file, '--synthesized', synthesized], childEnv());
+    const refused = run(['gate', '--deployed', file, '--synthesized', synthesized], {});
     expect(refused.status).toBe(1);
     expect(refused.stdout).toContain(`added: ${policy} (AWS::IAM::Policy)`);
     const digest = /add its digest to the approved digests: ([0-9a-f]{64})/.exec(refused.stdout)?.[1];
     expect(digest).toBeDefined();
-    const approved = cli(['gate', '--deployed', file, '--synthesized', synthesized, '--approved', `${'1'.repeat(64)},${digest}`], childEnv());
+    const approved = run(['gate', '--deployed', file, '--synthesized', synthesized, '--approved', `${'1'.repeat(64)},${digest}`], {});
     expect(approved.status).toBe(0);
     expect(approved.stdout).toMatch(/^PASS gate: .* is approved/);
+    expect(run(['gate', '--deployed', file, '--synthesized', synthesized, '--approved', 'abc'], {}).status).toBe(2);
+    expect(run(['gate', '--deployed', file, '--synthesized', synthesized, '--stack', 'Pipeline2'], {}).stderr).toMatch(/no stack named "Pipeline2"/);
   });
 });

@@ -80,7 +80,7 @@ export function runGate(options: GateOptions): GateResult {
   return { outcome: approved.has(digest) ? 'approved' : 'refused', digest, template: stack.template, changes };
 }
 
-/** The deployed template: a template object, or get-template's `{ TemplateBody }` (an object or a JSON string). */
+/** The deployed template: a template object, get-template's `{ TemplateBody }`, or a TemplateBody that is a JSON string. */
 function readDeployed(file: string): Record<string, unknown> {
   let data: unknown;
   try {
@@ -89,12 +89,13 @@ function readDeployed(file: string): Record<string, unknown> {
     if (error instanceof SyntaxError) throw new UnusableInputError(error.message);
     throw error;
   }
-  if (isRecord(data) && 'TemplateBody' in data) {
-    const body = data.TemplateBody;
+  // `get-template` output, or its TemplateBody alone (`--query TemplateBody`): an object, or a JSON string.
+  if (isRecord(data) && 'TemplateBody' in data) data = data.TemplateBody;
+  if (typeof data === 'string') {
     try {
-      data = typeof body === 'string' ? JSON.parse(body) : body;
+      data = JSON.parse(data);
     } catch {
-      throw new UnusableInputError(`${file}: TemplateBody is not JSON (the pipeline stack is synthesized as JSON)`);
+      throw new UnusableInputError(`${file}: the template body is not JSON (the pipeline stack is synthesized as JSON)`);
     }
   }
   if (!isRecord(data) || !isRecord(data.Resources)) throw new UnusableInputError(`${file}: not a CloudFormation template (no Resources)`);

@@ -491,6 +491,7 @@ describe('the self-mutation gate (the real pipeline template)', () => {
     for (const [i, hash] of hashes.entries()) text = text.split(hash).join(String(i).repeat(64).slice(0, 64));
     const result = runGate({ deployedFile: deployed({ TemplateBody: text }), synthesizedDir: synthesized });
     expect(result).toMatchObject({ outcome: 'unchanged', changes: [] });
+    expect(runGate({ deployedFile: deployed(text), synthesizedDir: synthesized }).outcome).toBe('unchanged');
   });
 
   it('refuses an added IAM policy with the digest to approve, and passes once that digest is approved', () => {

@@ -2,6 +2,7 @@
 // then every case verifies its own copy of that assembly, changed the way an attacker
 // (the commit under test) would change it.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -26,6 +27,7 @@ import {
 } from '../../pipeline/guardrail/attestation.js';
 import { main } from '../../pipeline/guardrail/cli.js';
 import { runGate } from '../../pipeline/guardrail/gate.js';
+import { formatResult } from '../../pipeline/guardrail/report.js';
 import { UnusableInputError } from '../../pipeline/guardrail/safe-fs.js';
 import { deriveKey, keyIdOf } from '../../pipeline/guardrail/token.js';
 import { type VerifyResult, verifyAssembly } from '../../pipeline/guardrail/verify.js';
@@ -228,6 +230,26 @@ describe('tampering with a signed assembly', () => {
       `changed: ${asset.path}/Dockerfile (file of asset ${asset.path}) differs from the signed SHA-256`,
       `removed: ${asset.path}/package.json (file of asset ${asset.path})`,
     ]);
+  });
+
+  it('fails when two files of an asset are replaced by one whose name holds a newline (no digest collision)', () => {
+    const dir = copy();
+    const asset = firstDockerContext(dir);
+    // Two files next to each other in the signed member order, both at the top of the asset.
+    const members = readAttestation(dir).entries.find((e) => e.path === asset.path)!.members!.map((m) => m.path);
+    const at = members.findIndex((m, i) => !m.includes('/') && members[i + 1] !== undefined && !members[i + 1]!.includes('/'));
+    const [a, b] = [members[at]!, members[at + 1]!];
+    const sha = (file: string) => createHash('sha256').update(readFileSync(join(dir, asset.path, file))).digest('hex');
+    // Under a "<type> <sha256> <path>\n" listing, this one file listed exactly like the two it replaces.
+    const crafted = `${a}\nfile ${sha(b)} ${b}`;
+    writeFileSync(join(dir, asset.path, crafted), readFileSync(join(dir, asset.path, a)));
+    unlinkSync(join(dir, asset.path, a));
+    unlinkSync(join(dir, asset.path, b));
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['digests']);
+    expect(check(result, 'digests').details).toContain(`removed: ${asset.path}/${b} (file of asset ${asset.path})`);
+    // Printed, the newline is escaped: a crafted name cannot forge an output line.
+    expect(formatResult(result).some((line) => line.includes(`${a}\\u000afile`))).toBe(true);
   });
 
   it('fails when the attestation is edited to match a tampered template (the HMAC no longer matches)', () => {

@@ -20,13 +20,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Consumer } from 'sqs-consumer';
 import { startConsumer, type RunningConsumer } from '../services/worker/src/consumer';
-import { defaultHandlers, handlerFor } from '../services/worker/src/handlers/registry';
-import { parseJobMessage } from '../services/worker/src/jobs';
+import { parseJobMessage } from '../services/shared/jobs';
+import { createHandlers, handlerFor } from '../services/worker/src/handlers/registry';
 import { silentLogger } from '../services/worker/src/log';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const handlers = createHandlers();
 
 type Contender = 'raw' | 'sqs-consumer' | 'worker';
 
@@ -34,7 +36,7 @@ type Contender = 'raw' | 'sqs-consumer' | 'worker';
 async function runJob(body: string | undefined): Promise<void> {
   const parsed = parseJobMessage(body);
   if (!parsed.ok) throw new Error(`bad benchmark message: ${parsed.message}`);
-  await handlerFor(defaultHandlers, parsed.value.type)(parsed.value.payload, new AbortController().signal);
+  await handlerFor(handlers, parsed.value.type)(parsed.value.payload, new AbortController().signal, parsed.value);
 }
 
 async function startEmulator() {

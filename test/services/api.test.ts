@@ -1,6 +1,7 @@
-// The API as a real process against a local SQS (fauxqs).
+// The API as a real process against the emulated stage (fauxqs, dynalite, s3rver).
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -93,10 +94,48 @@ describe('api', () => {
     const { id } = (await response.json()) as { id: string };
     const [message] = await receiveMessages(emulator.client, queueUrl);
     const job = JSON.parse(message!.Body!);
-    expect(job).toEqual({ id, type: 'checksum', payload: { data: 'hello', rounds: 3 }, submittedAt: expect.any(String) });
+    expect(job).toEqual({ v: 1, id, type: 'checksum', payload: { data: 'hello', rounds: 3 }, submittedAt: expect.any(String) });
     expect(Number.isNaN(Date.parse(job.submittedAt))).toBe(false);
     await api.waitForLog(isEvent('job enqueued', { jobId: id }));
     await emulator.client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message!.ReceiptHandle }));
+
+    // Sent, so recorded as queued (no worker runs here), and never cacheable.
+    const read = await fetch(`${baseUrl}/v1/jobs/${id}`);
+    expect(read.status).toBe(200);
+    expect(read.headers.get('cache-control')).toBe('no-store');
+    expect(await read.json()).toEqual({ id, type: 'checksum', status: 'queued', submittedAt: job.submittedAt, updatedAt: expect.any(String) });
+  });
+
+  it('answers 404 for an unknown job id', async () => {
+    const response = await fetch(`${baseUrl}/v1/jobs/no-such-job`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('requires a bearer token for writes when API_TOKENS is set: 401 without, 403 wrong, nothing enqueued or written', async () => {
+    const { queueUrl: authQueue } = await emulator.createQueueWithDlq('api-auth-test');
+    const { baseUrl: authUrl } = await startApi(emulator, { QUEUE_URL: authQueue, API_TOKENS: 'first-token, second-token' });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${authUrl}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ type: 'checksum', payload: { data: 'x', rounds: 1 } }),
+      });
+    const missing = await post({});
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await post({ authorization: 'Bearer wrong-token' })).status).toBe(403);
+    expect((await post({ authorization: 'Basic Zmlyc3QtdG9rZW4=' })).status).toBe(401);
+    expect(await queueDepth(emulator.client, authQueue)).toEqual({ visible: 0, inFlight: 0 });
+    expect((await emulator.dynamodb.send(new ScanCommand({ TableName: emulator.serviceEnv.JOBS_TABLE! }))).Items ?? []).not.toContainEqual(
+      expect.objectContaining({ status: { S: 'accepted' } }),
+    );
+
+    const accepted = await post({ authorization: 'Bearer second-token' });
+    expect(accepted.status).toBe(202);
+    expect(await queueDepth(emulator.client, authQueue)).toEqual({ visible: 1, inFlight: 0 });
+    // Reads stay public.
+    expect((await fetch(`${authUrl}/v1/search?q=rainfall`)).status).toBe(200);
   });
 
   it.each([
@@ -127,10 +166,10 @@ describe('api', () => {
     await expectQueueEmpty();
   });
 
-  it('answers 503 with Retry-After when the queue is unreachable', async () => {
+  it('answers 503 with Retry-After when the queue is unreachable, and leaves no job record', async () => {
     // A second API whose SQS endpoint is a closed port.
-    const { baseUrl: brokenUrl } = await startApi(
-      { ...emulator, sdkEnv: { ...emulator.sdkEnv, AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9' } },
+    const { baseUrl: brokenUrl, api: broken } = await startApi(
+      { ...emulator, serviceEnv: { ...emulator.serviceEnv, AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9' } },
       { QUEUE_URL: queueUrl },
     );
     const response = await fetch(`${brokenUrl}/v1/jobs`, {
@@ -141,6 +180,8 @@ describe('api', () => {
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');
     expect(await response.json()).toEqual({ error: 'queue_unavailable', message: expect.any(String) });
+    const { jobId } = await broken.waitForLog(isEvent('enqueue failed'));
+    expect(await emulator.dynamodb.send(new GetItemCommand({ TableName: emulator.serviceEnv.JOBS_TABLE!, Key: { id: { S: String(jobId) } } }))).not.toHaveProperty('Item');
   });
 
   it('logs one JSON line per request with a request id', async () => {

@@ -3,13 +3,21 @@ import { ConfigError as ApiConfigError, parseApiConfig } from '../../services/ap
 import { ConfigError, parseWorkerConfig, workerConfigDefaults } from '../../services/worker/src/config';
 import { isEvent, spawnService } from './helpers';
 
-const queues = { QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs', DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-dlq' };
+const queues = {
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs',
+  DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-dlq',
+  JOBS_TABLE: 'jobs',
+  DATA_BUCKET: 'data',
+};
+const api = { QUEUE_URL: queues.QUEUE_URL, JOBS_TABLE: 'jobs', DATA_BUCKET: 'data' };
 
 describe('worker configuration', () => {
   it('applies the defaults', () => {
     expect(parseWorkerConfig(queues)).toEqual({
       queueUrl: queues.QUEUE_URL,
       dlqUrl: queues.DLQ_URL,
+      jobsTable: 'jobs',
+      dataBucket: 'data',
       ...workerConfigDefaults,
       ecsAgentUri: undefined,
     });
@@ -45,6 +53,9 @@ describe('worker configuration', () => {
     [{ ...queues, JOB_TIMEOUT_SECONDS: '-1' }, /^JOB_TIMEOUT_SECONDS must be an integer/],
     [{ ...queues, VISIBILITY_TIMEOUT_SECONDS: '1' }, /^VISIBILITY_TIMEOUT_SECONDS must be an integer from 2/],
     [{ ...queues, ECS_AGENT_URI: 'not a url' }, /^ECS_AGENT_URI must be a URL/],
+    [{ ...queues, JOBS_TABLE: '' }, /^JOBS_TABLE is required/],
+    [{ ...queues, DATA_BUCKET: ' ' }, /^DATA_BUCKET is required/],
+    [{ ...queues, MAX_RECEIVE_COUNT: '0' }, /^MAX_RECEIVE_COUNT must be an integer from 1/],
   ])('rejects %j', (env, message) => {
     expect(() => parseWorkerConfig(env)).toThrow(ConfigError);
     expect(() => parseWorkerConfig(env)).toThrow(message);
@@ -59,11 +70,29 @@ describe('worker configuration', () => {
 
 describe('API configuration', () => {
   it('applies the defaults', () => {
-    expect(parseApiConfig({ QUEUE_URL: queues.QUEUE_URL })).toEqual({ port: 8080, host: '0.0.0.0', queueUrl: queues.QUEUE_URL, appVersion: 'dev' });
+    expect(parseApiConfig(api)).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      queueUrl: queues.QUEUE_URL,
+      appVersion: 'dev',
+      jobsTable: 'jobs',
+      dataBucket: 'data',
+      datasetReloadSeconds: 30,
+      auth: { kind: 'none' },
+    });
+  });
+
+  it('reads the write authentication: OIDC issuer and audience, or static tokens', () => {
+    expect(parseApiConfig({ ...api, OIDC_ISSUER: 'https://id.example.com/', OIDC_AUDIENCE: 'br-fagq2' }).auth).toEqual({
+      kind: 'oidc',
+      issuer: 'https://id.example.com/',
+      audience: 'br-fagq2',
+    });
+    expect(parseApiConfig({ ...api, API_TOKENS: ' a, b ,,' }).auth).toEqual({ kind: 'tokens', tokens: ['a', 'b'] });
   });
 
   it('reads PORT, HOST and APP_VERSION', () => {
-    expect(parseApiConfig({ QUEUE_URL: queues.QUEUE_URL, PORT: '3000', HOST: '127.0.0.1', APP_VERSION: '1.4.2' })).toMatchObject({
+    expect(parseApiConfig({ ...api, PORT: '3000', HOST: '127.0.0.1', APP_VERSION: '1.4.2' })).toMatchObject({
       port: 3000,
       host: '127.0.0.1',
       appVersion: '1.4.2',
@@ -72,8 +101,12 @@ describe('API configuration', () => {
 
   it.each([
     [{}, /^QUEUE_URL is required/],
-    [{ QUEUE_URL: queues.QUEUE_URL, PORT: '70000' }, /^PORT must be an integer from 0 to 65535, got "70000"/],
-    [{ QUEUE_URL: queues.QUEUE_URL, PORT: 'http' }, /^PORT must be an integer/],
+    [{ ...api, PORT: '70000' }, /^PORT must be an integer from 0 to 65535, got "70000"/],
+    [{ ...api, PORT: 'http' }, /^PORT must be an integer/],
+    [{ ...api, JOBS_TABLE: '' }, /^JOBS_TABLE is required/],
+    [{ ...api, OIDC_ISSUER: 'https://id.example.com' }, /^OIDC_ISSUER and OIDC_AUDIENCE go together/],
+    [{ ...api, OIDC_ISSUER: 'id.example.com', OIDC_AUDIENCE: 'x' }, /^OIDC_ISSUER must be an http\(s\) URL/],
+    [{ ...api, DATASET_RELOAD_SECONDS: '0' }, /^DATASET_RELOAD_SECONDS must be an integer from 1/],
   ])('rejects %j', (env, message) => {
     expect(() => parseApiConfig(env)).toThrow(ApiConfigError);
     expect(() => parseApiConfig(env)).toThrow(message);

@@ -6,11 +6,15 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { startSqsEmulator, type SqsEmulator } from '../../services/sqs-emulator';
+import { startLocalAws, type LocalAws } from '../../services/local-aws';
 
-export { startSqsEmulator, type SqsEmulator };
+export { startLocalAws, type LocalAws };
+/** The emulated stage (SQS, DynamoDB, S3) the services' tests run against. */
+export type SqsEmulator = LocalAws;
+export const startSqsEmulator = startLocalAws;
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -109,14 +113,14 @@ export function isEvent(event: string, fields: Record<string, unknown> = {}): (l
 
 /** Starts the API on a random port and resolves with its base URL once it listens. */
 export async function startApi(emulator: SqsEmulator, env: Record<string, string>) {
-  const api = spawnService('api', { ...emulator.sdkEnv, HOST: '127.0.0.1', PORT: '0', APP_VERSION: 'test-1.2.3', ...env });
+  const api = spawnService('api', { ...emulator.serviceEnv, HOST: '127.0.0.1', PORT: '0', APP_VERSION: 'test-1.2.3', ...env });
   const listening = await api.waitForLog(isEvent('api.listening'));
   return { api, baseUrl: String(listening.url) };
 }
 
 /** Starts a worker and resolves once its loop runs. */
 export async function startWorker(emulator: SqsEmulator, env: Record<string, string>) {
-  const worker = spawnService('worker', { ...emulator.sdkEnv, ...env });
+  const worker = spawnService('worker', { ...emulator.serviceEnv, ...env });
   await worker.waitForLog(isEvent('worker.started'));
   return worker;
 }
@@ -166,4 +170,10 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ti
 /** A job message as the API enqueues it. */
 export function checksumJob(id: string, rounds: number, data = `data-${id}`) {
   return { id, type: 'checksum', payload: { data, rounds }, submittedAt: new Date().toISOString() };
+}
+
+/** A job's stored record (strongly consistent read), or undefined. */
+export async function readJobRecord(emulator: LocalAws, id: string, table = emulator.serviceEnv.JOBS_TABLE!): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await DynamoDBDocumentClient.from(emulator.dynamodb).send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }));
+  return Item;
 }

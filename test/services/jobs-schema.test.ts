@@ -1,13 +1,26 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jobTypes, MAX_CHECKSUM_ROUNDS, parseJobMessage, validateJobRequest } from '../../services/worker/src/jobs';
+import { JOB_MESSAGE_FORMAT, jobTypes, MAX_CHECKSUM_ROUNDS, parseJobMessage, validateJobRequest } from '../../services/shared/jobs';
 import { REPO_ROOT } from './helpers';
 
 describe('the job schema', () => {
-  it('is the same file in the API and the worker (separate build contexts, one contract)', () => {
-    const copy = (service: string) => readFileSync(join(REPO_ROOT, 'services', service, 'src', 'jobs.ts'), 'utf8');
-    expect(copy('api')).toBe(copy('worker'));
+  it('is written once: both services import services/shared/jobs.ts and neither keeps a copy', () => {
+    for (const service of ['api', 'worker']) {
+      expect(existsSync(join(REPO_ROOT, 'services', service, 'src', 'jobs.ts'))).toBe(false);
+    }
+    const imports = (file: string) => readFileSync(join(REPO_ROOT, 'services', file), 'utf8');
+    expect(imports('api/src/routes/jobs.ts')).toContain("from '../../../shared/jobs.js'");
+    expect(imports('worker/src/consumer.ts')).toContain("from '../../shared/jobs.js'");
+  });
+
+  it('reads a message of a newer release (rollback): unknown fields are ignored, a newer format version refused', () => {
+    const newer = { v: 1, id: 'j2', type: 'checksum', payload: { data: 'a', rounds: 2 }, submittedAt: '2026-01-01T00:00:00.000Z', priority: 'high', traceId: 't-1' };
+    expect(parseJobMessage(JSON.stringify(newer))).toMatchObject({ ok: true, value: { id: 'j2', type: 'checksum' } });
+    expect(parseJobMessage(JSON.stringify({ ...newer, v: JOB_MESSAGE_FORMAT + 1 }))).toMatchObject({ ok: false, field: 'v' });
+    // The scheduler's messages carry no version: format 1.
+    const { v: _v, ...unversioned } = newer;
+    expect(parseJobMessage(JSON.stringify(unversioned))).toMatchObject({ ok: true });
   });
 
   it('accepts a checksum job at both ends of the rounds range', () => {
@@ -42,6 +55,6 @@ describe('the job schema', () => {
   });
 
   it('lists the job types', () => {
-    expect(jobTypes).toEqual(['checksum']);
+    expect(jobTypes).toEqual(['checksum', 'rebuild-dataset']);
   });
 });

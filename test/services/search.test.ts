@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadDataset } from '../../services/api/src/dataset';
+import { loadSeed as loadDataset } from '../../services/shared/dataset';
 import { strongEtag } from '../../services/api/src/http-cache';
 import { SearchIndex, tokenize } from '../../services/api/src/search-index';
 

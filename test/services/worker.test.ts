@@ -1,4 +1,5 @@
-// The worker as a real process against a local SQS (fauxqs): the promises of issue 3.
+// The worker as a real process against the emulated stage (fauxqs, dynalite, s3rver): the promises of
+// issue 3, and the job records of issue 12.
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import {
   checksumJob,
   isEvent,
   queueDepth,
+  readJobRecord,
   receiveMessages,
   sendMessage,
   spawnService,
@@ -55,8 +57,17 @@ describe('worker', () => {
     const { id } = (await response.json()) as { id: string };
 
     const completed = await worker.waitForLog(isEvent('job.completed', { jobId: id }));
-    expect(completed).toMatchObject({ type: 'checksum', result: { digest: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' } });
+    const digest = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+    expect(completed).toMatchObject({ type: 'checksum', result: { digest } });
     expect(completed.durationMs).toEqual(expect.any(Number));
+
+    // The result can be fetched.
+    const result = await waitFor(async () => {
+      const read = await fetch(`${baseUrl}/v1/jobs/${id}`);
+      const body = (await read.json()) as { status?: string };
+      return body.status === 'succeeded' && body;
+    }, 10_000, 'the job to be recorded succeeded');
+    expect(result).toEqual({ id, type: 'checksum', status: 'succeeded', result: { digest }, submittedAt: expect.any(String), updatedAt: expect.any(String) });
     await waitFor(async () => {
       const depth = await queueDepth(emulator.client, queues.queueUrl);
       return depth.visible === 0 && depth.inFlight === 0;
@@ -78,6 +89,17 @@ describe('worker', () => {
     expect(completed.receiveCount).toBeGreaterThanOrEqual(2);
     await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, 30_000, 'the delete');
     expect(await queueDepth(emulator.client, queues.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+
+    // One succeeded record: the second attempt took the expired lease over.
+    const record = await readJobRecord(emulator, 'killed-mid-job');
+    expect(record).toMatchObject({ status: 'succeeded', attempts: 2, result: completed.result });
+
+    // SQS is at-least-once: the same message again is a duplicate, the finished job never reruns.
+    await sendMessage(emulator.client, queues.queueUrl, checksumJob('killed-mid-job', LONG_ROUNDS));
+    await second.waitForLog(isEvent('job.duplicate', { jobId: 'killed-mid-job', status: 'succeeded' }));
+    expect(second.logs.filter(isEvent('job.started', { jobId: 'killed-mid-job' }))).toHaveLength(1);
+    expect(await readJobRecord(emulator, 'killed-mid-job')).toEqual(record);
+    await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, 30_000, 'the duplicate deleted');
   });
 
   it('drains on SIGTERM: finishes the job in flight, takes no new one, exits 0', async () => {
@@ -128,25 +150,26 @@ describe('worker', () => {
 
   it('without DLQ_URL, exits 1 naming the problem when the queue has no redrive policy', async () => {
     const { QueueUrl } = await emulator.client.send(new CreateQueueCommand({ QueueName: `worker-test-no-redrive-${++queueCount}` }));
-    const worker = spawnService('worker', { ...emulator.sdkEnv, QUEUE_URL: QueueUrl! });
+    const worker = spawnService('worker', { ...emulator.serviceEnv, QUEUE_URL: QueueUrl! });
 
     expect(await worker.exited).toBe(1);
     expect(worker.logs.find(isEvent('config.invalid'))?.reason).toMatch(/^DLQ_URL is unset and the queue's redrive policy could not be read: .*has no redrive policy: set DLQ_URL/);
   });
 
-  it('leaves a failing job for retry until the redrive policy moves it to the DLQ', async () => {
+  it('leaves a failing job for retry until the redrive policy moves it to the DLQ, recording it dead-lettered on the last receive', async () => {
     const queues = await freshQueues({ maxReceiveCount: 2 });
     // A 1 s timeout fails a 10,000,000-round chain every time.
-    const worker = await startWorker(emulator, workerEnv(queues, { JOB_TIMEOUT_SECONDS: '1' }));
+    const worker = await startWorker(emulator, workerEnv(queues, { JOB_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2' }));
     await sendMessage(emulator.client, queues.queueUrl, checksumJob('always-times-out', 10_000_000));
 
     await waitFor(async () => (await queueDepth(emulator.client, queues.dlqUrl)).visible === 1, 60_000, 'the redrive to the DLQ');
     const failures = worker.logs.filter(isEvent('job.failed', { jobId: 'always-times-out' }));
     expect(failures.map((line) => [line.receiveCount, line.action, line.reason])).toEqual([
       [1, 'retry', 'timed out after 1 s'],
-      [2, 'retry', 'timed out after 1 s'],
+      [2, 'dead_letter', 'timed out after 1 s'],
     ]);
     expect(worker.logs.some(isEvent('job.completed'))).toBe(false);
+    expect(await readJobRecord(emulator, 'always-times-out')).toMatchObject({ status: 'dead-lettered', attempts: 2, error: 'timed out after 1 s' });
   });
 
   it('protects the task from scale-in through the ECS agent while a job runs', async () => {

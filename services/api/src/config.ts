@@ -7,7 +7,24 @@ export interface ApiConfig {
   readonly queueUrl: string;
   /** The deployed version, answered by GET /v1/version. */
   readonly appVersion: string;
+  /** The DynamoDB table of job records. */
+  readonly jobsTable: string;
+  /** The stage's data bucket: the API reads the snapshot pointer and snapshots. */
+  readonly dataBucket: string;
+  /** How often the snapshot pointer is read: a new snapshot is served within this. */
+  readonly datasetReloadSeconds: number;
+  /** Who may write (POST /v1/jobs). */
+  readonly auth: AuthConfig;
 }
+
+/**
+ * Write authentication: a JWT from an OIDC issuer (a stage), static tokens (local runs), or none
+ * (local runs without API_TOKENS: writes are open, and the API says so at start).
+ */
+export type AuthConfig =
+  | { readonly kind: 'oidc'; readonly issuer: string; readonly audience: string }
+  | { readonly kind: 'tokens'; readonly tokens: readonly string[] }
+  | { readonly kind: 'none' };
 
 export class ConfigError extends Error {}
 
@@ -20,7 +37,37 @@ export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     host: env.HOST?.trim() || '0.0.0.0',
     queueUrl,
     appVersion: env.APP_VERSION?.trim() || 'dev',
+    jobsTable: required(env, 'JOBS_TABLE', 'the DynamoDB table of job records'),
+    dataBucket: required(env, 'DATA_BUCKET', 'the S3 bucket holding the dataset snapshots'),
+    datasetReloadSeconds: integer(env, 'DATASET_RELOAD_SECONDS', 30, 1, 3_600),
+    auth: auth(env),
   };
+}
+
+function auth(env: NodeJS.ProcessEnv): AuthConfig {
+  const issuer = env.OIDC_ISSUER?.trim();
+  const audience = env.OIDC_AUDIENCE?.trim();
+  if (issuer || audience) {
+    if (!issuer || !audience) throw new ConfigError('OIDC_ISSUER and OIDC_AUDIENCE go together: set both or neither');
+    if (!URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) throw new ConfigError(`OIDC_ISSUER must be an http(s) URL, got "${issuer}"`);
+    return { kind: 'oidc', issuer, audience };
+  }
+  const tokens = (env.API_TOKENS ?? '').split(',').map((token) => token.trim()).filter(Boolean);
+  return tokens.length > 0 ? { kind: 'tokens', tokens } : { kind: 'none' };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string, what: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is required: ${what}`);
+  return value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return value;
 }
 
 function port(raw: string | undefined): number {

@@ -1,8 +1,10 @@
 // The API's entry point: `node dist/main.js` in the image, `npm run api` from source.
 import { ConfigError, parseApiConfig, type ApiConfig } from './config.js';
-import { loadDataset } from './dataset.js';
+import { DataBucket } from '../../shared/dataset.js';
+import { JobStore } from '../../shared/job-store.js';
+import { createAuthenticator } from './auth.js';
+import { DatasetSource } from './dataset-source.js';
 import { createSqsJobQueue } from './job-queue.js';
-import { SearchIndex } from './search-index.js';
 import { buildServer } from './server.js';
 import { createSqsClient } from './sqs-client.js';
 
@@ -19,9 +21,22 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fatal('config.invalid', error.message);
     throw error;
   }
-  const index = new SearchIndex(loadDataset());
   const client = createSqsClient();
-  const app = buildServer({ index, queue: createSqsJobQueue(client, config.queueUrl), appVersion: config.appVersion });
+  const jobStore = new JobStore({ tableName: config.jobsTable });
+  const data = new DataBucket(config.dataBucket);
+  // Logged through the app's logger once it exists (events during the first load are kept).
+  let log: (event: string, fields: Record<string, unknown>) => void = () => undefined;
+  const dataset = new DatasetSource({ data, reloadSeconds: config.datasetReloadSeconds, onEvent: (event, fields) => log(event, fields) });
+  const app = buildServer({
+    dataset,
+    queue: createSqsJobQueue(client, config.queueUrl),
+    jobStore,
+    authenticate: createAuthenticator(config.auth),
+    appVersion: config.appVersion,
+  });
+  log = (event, fields) => app.log.info(fields, event);
+  if (config.auth.kind === 'none') app.log.warn('auth.disabled: no OIDC_ISSUER and no API_TOKENS: anyone may post jobs (local runs only)');
+  await dataset.start();
 
   // Every signal after the first is ignored: a terminal's Ctrl-C may arrive twice (directly and via npm).
   let closing = false;
@@ -33,7 +48,10 @@ async function main(): Promise<void> {
       // close(): stop accepting, let in-flight requests finish, then exit.
       app.close().then(
         () => {
+          dataset.stop();
           client.destroy();
+          jobStore.destroy();
+          data.destroy();
           app.log.info('api.stopped');
           process.exit(0);
         },
@@ -51,7 +69,7 @@ async function main(): Promise<void> {
     if (code === 'EACCES') fatal('api.port_denied', `port ${config.port} on ${config.host} needs privileges: set PORT to a port above 1023`);
     throw error;
   }
-  app.log.info({ url, version: config.appVersion, records: index.size }, 'api.listening');
+  app.log.info({ url, version: config.appVersion, dataset: dataset.current.served, auth: config.auth.kind }, 'api.listening');
 }
 
 main().catch((error: unknown) => fatal('api.crashed', error instanceof Error ? error.message : String(error)));

@@ -1,4 +1,4 @@
-import type { DatasetRecord } from './dataset.js';
+import type { DatasetRecord } from '../../shared/dataset.js';
 
 export interface SearchResult {
   /** How many records match every query term. */
@@ -18,13 +18,17 @@ export class SearchIndex {
 
   constructor(private readonly records: readonly DatasetRecord[]) {
     records.forEach((record, position) => {
+      // Deploy-check probes are found by their exact id only: no user query shows them.
+      if (record.probe) return this.add(record.id.toLowerCase(), position);
       const text = [record.name, record.category, record.region, String(record.year), ...record.tags, record.description];
-      for (const term of new Set(tokenize(text.join(' ')))) {
-        const list = this.postings.get(term);
-        if (list) list.push(position);
-        else this.postings.set(term, [position]);
-      }
+      for (const term of new Set(tokenize(text.join(' ')))) this.add(term, position);
     });
+  }
+
+  private add(term: string, position: number): void {
+    const list = this.postings.get(term);
+    if (list) list.push(position);
+    else this.postings.set(term, [position]);
   }
 
   get size(): number {

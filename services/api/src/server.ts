@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { handleError, sendError } from './errors.js';
+import type { Authenticator } from './auth.js';
+import type { DatasetSource } from './dataset-source.js';
 import type { JobQueue } from './job-queue.js';
-import { MAX_JOB_BYTES, jobRoutes } from './routes/jobs.js';
+import { datasetRoutes } from './routes/dataset.js';
+import { MAX_JOB_BYTES, jobRoutes, type JobReader, type JobWriter } from './routes/jobs.js';
 import { healthRoutes } from './routes/health.js';
 import { searchRoutes } from './routes/search.js';
 import { versionRoutes } from './routes/version.js';
-import type { SearchIndex } from './search-index.js';
 
 // Longer than the ALB's 60 s idle timeout: the load balancer, not Node, must close idle
 // connections, or a request sent as Node closes the socket gets a 502 (Node's default is 5 s).
@@ -15,8 +17,10 @@ export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const HEADERS_TIMEOUT_MS = 66_000;
 
 export interface ServerDependencies {
-  readonly index: SearchIndex;
+  readonly dataset: DatasetSource;
   readonly queue: JobQueue;
+  readonly jobStore: JobReader & JobWriter;
+  readonly authenticate: Authenticator;
   readonly appVersion: string;
   /** @default true (JSON lines on stdout) */
   readonly logger?: boolean;
@@ -50,7 +54,8 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   healthRoutes(app);
   versionRoutes(app, deps.appVersion);
-  searchRoutes(app, deps.index);
-  jobRoutes(app, deps.queue);
+  searchRoutes(app, deps.dataset);
+  datasetRoutes(app, deps.dataset);
+  jobRoutes(app, { queue: deps.queue, store: deps.jobStore, authenticate: deps.authenticate });
   return app;
 }

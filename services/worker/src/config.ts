@@ -19,6 +19,12 @@ export interface WorkerConfig {
    * receives; on stop the worker lets an open poll return, so a shorter one stops sooner (local runs).
    */
   readonly receiveWaitSeconds: number;
+  /** The DynamoDB table of job records (JOBS_TABLE). */
+  readonly jobsTable: string;
+  /** The stage's data bucket: raw records in, snapshots out (DATA_BUCKET). */
+  readonly dataBucket: string;
+  /** The queue's redrive maxReceiveCount: a failure on that receive is recorded dead-lettered. */
+  readonly maxReceiveCount: number;
   /** ECS agent endpoint for task scale-in protection; undefined outside ECS. */
   readonly ecsAgentUri: string | undefined;
 }
@@ -32,6 +38,7 @@ export const workerConfigDefaults = {
   // ECS stops the task with SIGKILL 120 s (the service's stop timeout) after SIGTERM: finish well before.
   shutdownTimeoutSeconds: 90,
   receiveWaitSeconds: 20,
+  maxReceiveCount: 3,
 } as const;
 
 export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
@@ -55,6 +62,9 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
       3_600,
     ),
     receiveWaitSeconds: integer(env, 'RECEIVE_WAIT_SECONDS', workerConfigDefaults.receiveWaitSeconds, 0, 20),
+    jobsTable: required(env, 'JOBS_TABLE', 'the DynamoDB table of job records'),
+    dataBucket: required(env, 'DATA_BUCKET', 'the S3 bucket of raw records and snapshots'),
+    maxReceiveCount: integer(env, 'MAX_RECEIVE_COUNT', workerConfigDefaults.maxReceiveCount, 1, 1_000),
     ecsAgentUri: optionalUrl(env, 'ECS_AGENT_URI'),
   };
 }
@@ -63,6 +73,12 @@ function requiredUrl(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(`${name} is required: the URL of the SQS queue`);
   return checkedUrl(name, value);
+}
+
+function required(env: NodeJS.ProcessEnv, name: string, what: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is required: ${what}`);
+  return value;
 }
 
 function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {

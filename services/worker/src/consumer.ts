@@ -9,8 +9,9 @@ import {
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { workerConfigDefaults, type WorkerConfig } from './config.js';
 import { DeleteBatcher } from './delete-batcher.js';
-import { defaultHandlers, handlerFor, type HandlerRegistry } from './handlers/registry.js';
-import { parseJobMessage } from './jobs.js';
+import { FINAL_STATUSES, type JobStore } from '../../shared/job-store.js';
+import { parseJobMessage, type JobMessage } from '../../shared/jobs.js';
+import { createHandlers, handlerFor, type HandlerRegistry } from './handlers/registry.js';
 import { errorMessage, type Logger } from './log.js';
 import { noTaskProtection, type TaskProtection } from './task-protection.js';
 
@@ -26,14 +27,21 @@ export type ConsumerConfig = Pick<
   readonly dlqUrl: string;
   /** @default 20 (the SQS maximum long poll: fewest empty receives) */
   readonly receiveWaitSeconds?: number;
+  /** The redrive's maxReceiveCount: a failure on that receive is recorded dead-lettered. @default none recorded */
+  readonly maxReceiveCount?: number;
 };
 
 export interface ConsumerOptions {
   readonly client: SQSClient;
   readonly config: ConsumerConfig;
   readonly logger: Logger;
-  /** @default the shipped handlers */
+  /** @default the shipped handlers, without a data bucket */
   readonly handlers?: HandlerRegistry;
+  /**
+   * Where job records are kept (running, succeeded, failed, dead-lettered).
+   * @default none: jobs run without records (the benchmark)
+   */
+  readonly jobStore?: JobStore;
   /** @default none (outside ECS) */
   readonly taskProtection?: TaskProtection;
 }
@@ -68,12 +76,14 @@ class QueueConsumer implements RunningConsumer {
   private readonly handlers: HandlerRegistry;
   private readonly taskProtection: TaskProtection;
   private readonly deleter: DeleteBatcher;
+  private readonly jobStore: JobStore | undefined;
 
   constructor(options: ConsumerOptions) {
     this.client = options.client;
     this.config = options.config;
     this.logger = options.logger;
-    this.handlers = options.handlers ?? defaultHandlers;
+    this.handlers = options.handlers ?? createHandlers();
+    this.jobStore = options.jobStore;
     this.taskProtection = options.taskProtection ?? noTaskProtection;
     this.deleter = new DeleteBatcher(this.client, this.config.queueUrl, this.logger);
     this.stopped = this.run();
@@ -169,14 +179,17 @@ class QueueConsumer implements RunningConsumer {
     }
     const job = parsed.value;
     const fields = { jobId: job.id, type: job.type, messageId, receiveCount };
+    const attempt = await this.claim(message, job, fields);
+    if (attempt === undefined) return;
     const startedAt = performance.now();
-    const heartbeat = this.startHeartbeat(message);
+    const heartbeat = this.startHeartbeat(message, job.id, attempt);
     const timeout = AbortSignal.timeout(this.config.jobTimeoutSeconds * 1000);
     try {
-      this.logger.info('job.started', fields);
-      const result = await handlerFor(this.handlers, job.type)(job.payload, AbortSignal.any([timeout, this.shutdownAbort.signal]));
+      this.logger.info('job.started', { ...fields, attempt });
+      const result = await handlerFor(this.handlers, job.type)(job.payload, AbortSignal.any([timeout, this.shutdownAbort.signal]), job);
       clearInterval(heartbeat);
-      this.logger.info('job.completed', { ...fields, durationMs: elapsedMs(startedAt), result });
+      const recorded = (await this.jobStore?.succeed(job.id, attempt, result)) ?? true;
+      this.logger.info('job.completed', { ...fields, durationMs: elapsedMs(startedAt), result, ...(!recorded && { superseded: true }) });
       this.deleter.delete(message.ReceiptHandle!);
     } catch (error) {
       clearInterval(heartbeat);
@@ -186,18 +199,84 @@ class QueueConsumer implements RunningConsumer {
         : shuttingDown
           ? 'stopped by shutdown'
           : errorMessage(error);
+      // SQS says nothing when its redrive moves a message to the DLQ: on the last receive it allows,
+      // a failure is recorded as final (dead-lettered). A shutdown is not the job's fault.
+      const last = !shuttingDown && this.config.maxReceiveCount !== undefined && receiveCount >= this.config.maxReceiveCount;
+      await this.record(() => this.jobStore?.fail(job.id, attempt, reason, last), job);
       // Left on the queue: visible again after a short backoff (at once if we are shutting down);
       // the redrive policy moves it to the DLQ after maxReceiveCount attempts.
       const retryInSeconds = shuttingDown ? 0 : Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** receiveCount);
-      this.logger.error('job.failed', { ...fields, durationMs: elapsedMs(startedAt), reason, action: 'retry', retryInSeconds });
+      this.logger.error('job.failed', {
+        ...fields,
+        durationMs: elapsedMs(startedAt),
+        reason,
+        action: last ? 'dead_letter' : 'retry',
+        retryInSeconds,
+      });
       await this.changeVisibility(message, retryInSeconds);
     }
   }
 
-  /** Keeps a running job's message invisible: extends it every third of the visibility timeout. */
-  private startHeartbeat(message: Message): NodeJS.Timeout {
+  /**
+   * Takes the job in its record (the job id is the idempotency key). Resolves with the attempt
+   * number, or undefined when the job must not run now: finished already (the message is a
+   * duplicate: deleted), or another worker's lease is live (the message comes back when it ends).
+   */
+  private async claim(message: Message, job: JobMessage, fields: Record<string, unknown>): Promise<number | undefined> {
+    if (!this.jobStore) return 1;
+    let claim;
+    try {
+      claim = await this.jobStore.claim(job, this.leaseSeconds());
+    } catch (error) {
+      const receiveCount = Number(fields.receiveCount);
+      this.logger.error('job.claim_failed', { ...fields, reason: errorMessage(error) });
+      await this.changeVisibility(message, Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** receiveCount));
+      return undefined;
+    }
+    if (claim.claimed) return claim.attempt;
+    const status = claim.record?.status;
+    if (status !== undefined && FINAL_STATUSES.includes(status)) {
+      this.logger.info('job.duplicate', { ...fields, status });
+      this.deleter.delete(message.ReceiptHandle!);
+      return undefined;
+    }
+    const leaseLeftSeconds = Math.ceil(((claim.record?.leaseUntil ?? 0) - Date.now()) / 1000);
+    const retryInSeconds = Math.min(43_200, Math.max(1, leaseLeftSeconds));
+    this.logger.info('job.busy', { ...fields, status, retryInSeconds });
+    await this.changeVisibility(message, retryInSeconds);
+    return undefined;
+  }
+
+  /**
+   * The lease ends a little before the message can be delivered again (its visibility timeout,
+   * counted from before our receive returned): a worker that died is taken over at the
+   * redelivery; a live one renews both with its heartbeat.
+   */
+  private leaseSeconds(): number {
+    return Math.max(1, this.config.visibilityTimeoutSeconds - 1);
+  }
+
+  /** A failed record write is logged: the message is retried anyway. */
+  private async record(write: () => Promise<unknown> | undefined, job: JobMessage): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.logger.warn('job.record_failed', { jobId: job.id, reason: errorMessage(error) });
+    }
+  }
+
+  /**
+   * Keeps a running job's message invisible and its record's lease live: extends both every third
+   * of the visibility timeout.
+   */
+  private startHeartbeat(message: Message, jobId: string, attempt: number): NodeJS.Timeout {
     const intervalMs = Math.max(1_000, (this.config.visibilityTimeoutSeconds * 1000) / 3);
-    return setInterval(() => void this.changeVisibility(message, this.config.visibilityTimeoutSeconds), intervalMs);
+    return setInterval(() => {
+      void this.changeVisibility(message, this.config.visibilityTimeoutSeconds);
+      void this.jobStore?.renew(jobId, attempt, this.leaseSeconds()).catch((error: unknown) =>
+        this.logger.warn('job.lease_renew_failed', { jobId, reason: errorMessage(error) }),
+      );
+    }, intervalMs);
   }
 
   private async changeVisibility(message: Message, seconds: number): Promise<void> {

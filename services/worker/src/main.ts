@@ -1,7 +1,10 @@
 // The worker's entry point: `node dist/main.js` in the image, `npm run worker` from source.
 import { ConfigError, parseWorkerConfig, type WorkerConfig } from './config.js';
+import { DataBucket } from '../../shared/dataset.js';
+import { JobStore } from '../../shared/job-store.js';
 import { startConsumer } from './consumer.js';
 import { dlqUrlFromRedrivePolicy } from './dlq.js';
+import { createHandlers } from './handlers/registry.js';
 import { createJsonLogger, errorMessage } from './log.js';
 import { createSqsClient } from './sqs-client.js';
 import { createTaskProtection, noTaskProtection } from './task-protection.js';
@@ -37,7 +40,9 @@ async function main(): Promise<void> {
         logger,
       })
     : noTaskProtection;
-  const consumer = startConsumer({ client, config: { ...config, dlqUrl }, logger, taskProtection });
+  const jobStore = new JobStore({ tableName: config.jobsTable });
+  const data = new DataBucket(config.dataBucket);
+  const consumer = startConsumer({ client, config: { ...config, dlqUrl }, logger, taskProtection, jobStore, handlers: createHandlers({ data }) });
   logger.info('worker.started', {
     queueUrl: config.queueUrl,
     dlqUrl,
@@ -60,6 +65,8 @@ async function main(): Promise<void> {
   }
   await consumer.stopped;
   client.destroy();
+  jobStore.destroy();
+  data.destroy();
   logger.info('worker.stopped');
 }
 

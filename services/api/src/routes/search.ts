@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CACHEABLE, jsonWithEtag, sendCacheableBody, type JsonWithEtag } from '../http-cache.js';
-import type { SearchIndex } from '../search-index.js';
+import type { DatasetSource } from '../dataset-source.js';
 
 interface SearchQuery {
   readonly q: string;
@@ -16,14 +16,20 @@ const querySchema = {
   },
 } as const;
 
-// The dataset never changes while the process runs, so an answer (body + ETag) can be reused.
-// Bounded: the oldest entry goes when it is full.
+// A snapshot never changes, so an answer (body + ETag) can be reused until the next snapshot is
+// swapped in. Bounded: the oldest entry goes when it is full.
 const MAX_CACHED_ANSWERS = 1_000;
 
-export function searchRoutes(app: FastifyInstance, index: SearchIndex): void {
+export function searchRoutes(app: FastifyInstance, source: DatasetSource): void {
   const answers = new Map<string, JsonWithEtag>();
+  let answersOf = source.current.served.snapshot;
   app.get<{ Querystring: SearchQuery }>('/v1/search', { schema: { querystring: querySchema } }, async (request, reply) => {
     const { q, limit } = request.query;
+    const { index, served } = source.current;
+    if (served.snapshot !== answersOf) {
+      answers.clear();
+      answersOf = served.snapshot;
+    }
     const key = `${limit}:${q}`;
     let answer = answers.get(key);
     if (!answer) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ChecksumPayload } from '../jobs.js';
+import type { ChecksumPayload } from '../../../shared/jobs.js';
 import type { JobHandler } from './registry.js';
 
 export interface ChecksumResult {

@@ -1,6 +1,10 @@
-// The job contract shared by the API (which enqueues jobs) and the worker (which runs them).
-// The two services are separate Docker build contexts, so each keeps a copy of this file;
-// test/services/jobs-schema.test.ts fails if the copies differ.
+// The job contract, written once: the API enqueues jobs, the worker and the scheduler's messages
+// are read by the worker. Both images build from services/ and copy this folder (see their Dockerfiles).
+//
+// Rollback safety: every message carries a format version `v` (absent = 1). Changes within a
+// version are additive only, and readers ignore fields they do not know, so the previous release
+// (N-1) reads what release N wrote. A change N-1 could not read bumps `v`, and N-1 refuses it
+// as malformed instead of misreading it (after N-1 has been released able to read it, N may write it).
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 
 export interface ChecksumPayload {
@@ -10,9 +14,16 @@ export interface ChecksumPayload {
   readonly rounds: number;
 }
 
+/** The batch job that rebuilds the searchable dataset (scheduled, or posted on demand). */
+export interface RebuildDatasetPayload {
+  /** Why it runs (free text, logged): "schedule", "on demand", "deploy check"... */
+  readonly reason?: string;
+}
+
 /** Payload type of every job type. */
 export interface JobPayloads {
   readonly checksum: ChecksumPayload;
+  readonly 'rebuild-dataset': RebuildDatasetPayload;
 }
 
 export type JobType = keyof JobPayloads;
@@ -23,10 +34,16 @@ export interface JobRequest<T extends JobType = JobType> {
   readonly payload: JobPayloads[T];
 }
 
+/** The newest message format this code writes; it reads every format up to this one. */
+export const JOB_MESSAGE_FORMAT = 1;
+
 /** The SQS message body the API enqueues and the worker consumes. */
 export interface JobMessage<T extends JobType = JobType> extends JobRequest<T> {
+  /** The job id: also the idempotency key of the job's record. */
   readonly id: string;
   readonly submittedAt: string;
+  /** Format version; absent in messages of format 1 (e.g. the scheduler's). */
+  readonly v?: number;
 }
 
 export const MAX_CHECKSUM_ROUNDS = 10_000_000;
@@ -41,6 +58,11 @@ export const payloadSchemas: { readonly [T in JobType]: object } = {
       data: { type: 'string' },
       rounds: { type: 'integer', minimum: 1, maximum: MAX_CHECKSUM_ROUNDS },
     },
+  },
+  'rebuild-dataset': {
+    type: 'object',
+    additionalProperties: false,
+    properties: { reason: { type: 'string', maxLength: 200 } },
   },
 };
 
@@ -58,14 +80,15 @@ const requestSchema = {
   properties: envelopeProperties,
 };
 
+// No additionalProperties: false here: a newer release may add fields (see the top of the file).
 const messageSchema = {
   type: 'object',
   required: ['id', 'type', 'payload', 'submittedAt'],
-  additionalProperties: false,
   properties: {
     ...envelopeProperties,
     id: { type: 'string', minLength: 1, maxLength: 128 },
     submittedAt: { type: 'string', minLength: 1, maxLength: 64 },
+    v: { type: 'integer', minimum: 1, maximum: JOB_MESSAGE_FORMAT },
   },
 };
 

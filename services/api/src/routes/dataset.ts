@@ -1,0 +1,7 @@
+import type { FastifyInstance } from 'fastify';
+import type { DatasetSource } from '../dataset-source.js';
+
+/** The snapshot this process serves: the freshness tests and deploy check read it. Never cached. */
+export function datasetRoutes(app: FastifyInstance, source: DatasetSource): void {
+  app.get('/v1/dataset', async (_request, reply) => reply.header('cache-control', 'no-store').send(source.current.served));
+}

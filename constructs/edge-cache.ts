@@ -59,7 +59,7 @@ export class EdgeCache extends Construct {
   /** The cache policy of the cached paths. */
   public readonly cachePolicy: cloudfront.CachePolicy;
   /** The origin request policy of the uncached paths. */
-  public readonly originRequestPolicy: cloudfront.OriginRequestPolicy;
+  public readonly originRequestPolicy: cloudfront.IOriginRequestPolicy;
   /** The response headers policy (security headers). */
   public readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
 
@@ -79,12 +79,12 @@ export class EdgeCache extends Construct {
       maxTtl: Duration.seconds(EDGE_CACHE_RULES.maxTtlSeconds),
     });
 
-    this.originRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'OriginRequestPolicy', {
-      comment: 'Uncached API requests: all query strings, the headers the API reads, no cookies',
-      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
-      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('Accept', 'Content-Type', 'If-None-Match', 'User-Agent'),
-      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
-    });
+    // Writes carry a bearer token: an origin request policy of our own cannot forward the
+    // Authorization header (CloudFront refuses it), but with caching disabled the managed
+    // AllViewerExceptHostHeader policy does (https://repost.aws/knowledge-center/cloudfront-authorization-header).
+    // Nothing on these paths is cached (GET /v1/jobs/{id}, /v1/dataset included), so no answer for
+    // one caller can reach another.
+    this.originRequestPolicy = cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER;
 
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Security headers on every response',

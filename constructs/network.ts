@@ -49,8 +49,11 @@ export class Network extends Construct {
       },
     });
 
-    // What the tasks call: ECR (image pulls, layers from S3), CloudWatch Logs, SQS.
+    // What the tasks call: ECR (image pulls, layers from S3), CloudWatch Logs, SQS, the data bucket
+    // (S3) and the job table (DynamoDB). S3 and DynamoDB through gateway endpoints: free, and the
+    // route tables of the isolated subnets send their traffic there.
     this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.workloadSubnets] });
+    this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.workloadSubnets] });
     const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
       EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
       EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,

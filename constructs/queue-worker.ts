@@ -86,6 +86,11 @@ export interface QueueWorkerProps {
    * @default - none
    */
   readonly schedules?: JobSchedule[];
+  /**
+   * More environment of the container (non-secret configuration, e.g. the job table).
+   * @default - the queue settings only
+   */
+  readonly environment?: Record<string, string>;
 }
 
 /**
@@ -140,6 +145,9 @@ export class QueueWorker extends Construct {
       image: props.image,
       stopTimeout,
       environment: {
+        ...props.environment,
+        // The worker records a failure on the last receive the redrive allows as dead-lettered.
+        MAX_RECEIVE_COUNT: String(props.maxReceiveCount ?? 3),
         QUEUE_URL: this.queue.queueUrl,
         DLQ_URL: this.deadLetterQueue.queueUrl,
         CONCURRENCY: String(props.concurrency ?? 4),

@@ -4,6 +4,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { ApiService } from '../constructs/api-service';
+import { DataBucket } from '../constructs/data-bucket';
+import { JobStore } from '../constructs/job-store';
 import { EdgeCache } from '../constructs/edge-cache';
 import { QueueWorker } from '../constructs/queue-worker';
 
@@ -27,6 +29,9 @@ export interface StageFindings {
   readonly api: ApiService;
   readonly worker: QueueWorker;
   readonly cluster: ecs.Cluster;
+  readonly jobStore: JobStore;
+  readonly data: DataBucket;
+  readonly jobStorePointInTimeRecovery: boolean;
   readonly customDomain: boolean;
 }
 
@@ -35,11 +40,8 @@ export interface StageFindings {
  * its reason. Everything else fails the synth.
  */
 export function acknowledgeStageFindings(s: StageFindings): void {
-  acknowledgeFinding(
-    s.accessLogs.bucket,
-    'S1',
-    'This bucket is the access-log destination itself; logging its own access would write logs about logs without end.',
-  );
+  // No S1 on the access-log bucket: cdk-nag does not report a bucket that receives other buckets'
+  // server access logs (the data bucket's), so there is nothing to acknowledge.
   acknowledgeFinding(
     s.edge.distribution,
     'CFR1',
@@ -72,5 +74,45 @@ export function acknowledgeStageFindings(s: StageFindings): void {
     s.worker.taskDefinition.taskRole,
     `IAM5[Resource::arn:aws:ecs:${stack.region}:${stack.account}:task/<${clusterLogicalId}>/*]`,
     'ECS task protection (ecs:UpdateTaskProtection) of the tasks of this cluster only; task ids are not known at deploy time.',
+  );
+
+  // The data bucket's prefixes: each role reaches only the keys of its part of the data flow
+  // (services/shared/dataset.ts); object keys are unknown until the data is written.
+  const bucketLogicalId = stack.getLogicalId(s.data.bucket.node.defaultChild as CfnResource);
+  const objects = (prefix: string) => `IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`;
+  acknowledgeFinding(
+    s.api.taskDefinition.taskRole,
+    objects(DataBucket.SNAPSHOT_PREFIX),
+    'The API reads the snapshot pointer and the snapshot it names (s3:GetObject only); snapshot ids are made by each pipeline run.',
+  );
+  acknowledgeFinding(
+    s.worker.taskDefinition.taskRole,
+    objects(DataBucket.RAW_PREFIX),
+    'The data pipeline reads every raw record file (s3:GetObject only); their names are chosen by whoever adds records.',
+  );
+  acknowledgeFinding(
+    s.worker.taskDefinition.taskRole,
+    objects(DataBucket.SNAPSHOT_PREFIX),
+    'The data pipeline writes a new snapshot per run and moves the pointer (s3:GetObject, s3:PutObject); snapshot ids are made at run time.',
+  );
+  if (!s.jobStorePointInTimeRecovery) {
+    acknowledgeFinding(
+      s.jobStore.table,
+      'DDB3',
+      'Point-in-time recovery is configured per stage (data.pointInTimeRecovery) and on in production; these job records expire within days and a lost one only loses a result the caller can ask for again.',
+    );
+  }
+}
+
+/**
+ * The deploy checks' role adds and removes probe records under raw/_probe/ (the freshness check);
+ * each probe has a fresh random name.
+ */
+export function acknowledgeProbeAccess(role: IConstruct, data: DataBucket): void {
+  const bucketLogicalId = Stack.of(data).getLogicalId(data.bucket.node.defaultChild as CfnResource);
+  acknowledgeFinding(
+    role,
+    `IAM5[Resource::<${bucketLogicalId}.Arn>/${DataBucket.PROBE_PREFIX}*]`,
+    'The freshness deploy check puts and deletes probe records (fresh random names) under raw/_probe/ only, where no user query finds them.',
   );
 }

@@ -86,6 +86,21 @@ const alarmsSchema = z.object({
   oldestMessageAgeSeconds: positiveInt,
 });
 
+// The freshness budget's parts, configured together (README "Freshness budget").
+const dataSchema = z.object({
+  refreshMinutes: z.number().int().min(1).max(1440),
+  reloadSeconds: z.number().int().min(1).max(3600),
+  searchMaxAgeSeconds: z.number().int().min(0).max(86_400),
+  searchStaleSeconds: z.number().int().min(0).max(86_400),
+  pointInTimeRecovery: z.boolean(),
+  resultRetentionDays: z.number().int().min(1).max(365),
+});
+
+const authSchema = z.object({
+  oidcIssuer: z.string().url().regex(/^https:\/\//, 'expected the https:// URL of an OIDC issuer'),
+  oidcAudience: z.string().min(1),
+});
+
 const environmentSchema = z.object({
   account,
   region,
@@ -96,6 +111,8 @@ const environmentSchema = z.object({
   worker: workerSchema,
   edge: edgeSchema,
   alarms: alarmsSchema,
+  data: dataSchema,
+  auth: authSchema,
 });
 
 const pipelineSchema = z.object({
@@ -125,6 +142,7 @@ export type ApiSizing = z.infer<typeof apiSchema>;
 export type WorkerSizing = z.infer<typeof workerSchema>;
 export type EdgeSettings = z.infer<typeof edgeSchema>;
 export type AlarmThresholds = z.infer<typeof alarmsSchema>;
+export type DataSettings = z.infer<typeof dataSchema>;
 
 /** The configuration sections, each a top-level context key in cdk.json: the schema's own keys. */
 export const CONFIG_SECTIONS = Object.keys(configSchema.shape) as (keyof AppConfig)[];

@@ -2,9 +2,10 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ApiService } from '../constructs/api-service';
+import { DataBucket } from '../constructs/data-bucket';
 import { EdgeCache } from '../constructs/edge-cache';
 import { QueueWorker } from '../constructs/queue-worker';
-import { acknowledgeFinding } from './compliance';
+import { acknowledgeFinding, acknowledgeProbeAccess } from './compliance';
 
 /** Properties of a {@link DeployChecksRole}. */
 export interface DeployChecksRoleProps {
@@ -16,6 +17,7 @@ export interface DeployChecksRoleProps {
   readonly edge: EdgeCache;
   readonly api: ApiService;
   readonly worker: QueueWorker;
+  readonly data: DataBucket;
 }
 
 /**
@@ -47,6 +49,10 @@ export class DeployChecksRole extends Construct {
         resources: [props.worker.queue.queueArn, props.worker.deadLetterQueue.queueArn],
       }),
     );
+    // "cached data updates correctly": add and remove probe records, run the pipeline on demand
+    // (a rebuild job on the queue, as the schedule sends it).
+    props.data.grantProbes(this.role);
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RunPipeline', actions: ['sqs:SendMessage'], resources: [props.worker.queue.queueArn] }));
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'EdgeInvalidation',
@@ -67,6 +73,7 @@ export class DeployChecksRole extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({ sid: 'TargetsHealthy', actions: ['elasticloadbalancing:DescribeTargetHealth'], resources: ['*'] }),
     );
+    acknowledgeProbeAccess(this.role.node.findChild('DefaultPolicy'), props.data);
     acknowledgeFinding(
       this.role.node.findChild('DefaultPolicy'),
       'IAM5[Resource::*]',

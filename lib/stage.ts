@@ -2,15 +2,19 @@ import * as path from 'node:path';
 import { CfnOutput, Duration, Stack, StackProps, Stage, StageProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { ApiService } from '../constructs/api-service';
+import { DataBucket } from '../constructs/data-bucket';
+import { JobStore } from '../constructs/job-store';
 import { EdgeCache } from '../constructs/edge-cache';
 import { EdgeWebAcl } from '../constructs/edge-web-acl';
 import { Network } from '../constructs/network';
 import { QueueWorker } from '../constructs/queue-worker';
 import { EnvironmentConfig } from './config';
+import { DatasetFreshness } from './dataset-freshness';
 import { acknowledgeStageFindings } from './compliance';
 import { TiersDashboard } from './dashboard';
 import { DeployChecksRole } from './deploy-checks-role';
@@ -61,6 +65,9 @@ export interface DataProductOutputs {
   readonly apiServiceName: CfnOutput;
   readonly workerServiceName: CfnOutput;
   readonly apiTargetGroupArn: CfnOutput;
+  readonly dataBucketName: CfnOutput;
+  readonly jobsTableName: CfnOutput;
+  readonly freshnessBudgetSeconds: CfnOutput;
 }
 
 /**
@@ -80,6 +87,8 @@ export class DataProductStage extends Stage {
   public readonly outputs: DataProductOutputs;
   /** The role the pipeline's check steps assume in this stage's account. */
   public readonly checksRoleArn: string;
+  /** Fires when the served dataset snapshot is older than the data pipeline's schedule allows. */
+  public readonly freshnessAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DataProductStageProps) {
     const { settings } = props;
@@ -109,8 +118,18 @@ export class DataProductStage extends Stage {
     const network = new Network(stack, 'Network', { availabilityZones: settings.availabilityZones, flowLogRetention: retention });
     const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const accessLogs = new AccessLogBucket(stack, 'AccessLogs');
-    const image = (service: string) =>
-      ecs.ContainerImage.fromAsset(path.join(REPO_ROOT, 'services', service), { buildArgs: props.imageBuildArgs });
+    // Each image builds from services/ (the shared job contract and data formats are in
+    // services/shared), leaving out the other service and the development-only files, so an
+    // image changes only when its service or shared/ does.
+    const image = (service: 'api' | 'worker') =>
+      ecs.ContainerImage.fromAsset(path.join(REPO_ROOT, 'services'), {
+        file: `${service}/Dockerfile`,
+        exclude: ['*', `!${service}`, '!shared', '**/node_modules', '**/dist', 'shared/make-seed.ts'],
+        buildArgs: props.imageBuildArgs,
+      });
+    const jobStore = new JobStore(stack, 'Jobs', { pointInTimeRecovery: settings.data.pointInTimeRecovery });
+    const data = new DataBucket(stack, 'Data', { accessLogBucket: accessLogs.bucket });
+    const freshness = new DatasetFreshness(settings);
 
     const worker = new QueueWorker(stack, TIER_IDS.worker, {
       cluster,
@@ -126,8 +145,19 @@ export class DataProductStage extends Stage {
       maxReceiveCount: settings.worker.maxReceiveCount,
       logRetention: retention,
       maxOldestMessageAge: Duration.seconds(settings.alarms.oldestMessageAgeSeconds),
-      schedules: settings.worker.schedules.map((s) => ({ name: s.name, expression: s.cron, jobType: s.jobType, payload: s.payload })),
+      schedules: [
+        // The data pipeline: rebuild the searchable dataset on a fixed rate (the freshness budget's first part).
+        { name: 'dataset-refresh', expression: freshness.scheduleExpression, jobType: 'rebuild-dataset', payload: { reason: 'schedule' } },
+        ...settings.worker.schedules.map((s) => ({ name: s.name, expression: s.cron, jobType: s.jobType, payload: s.payload })),
+      ],
+      environment: {
+        JOBS_TABLE: jobStore.table.tableName,
+        DATA_BUCKET: data.bucket.bucketName,
+        RESULT_RETENTION_DAYS: String(settings.data.resultRetentionDays),
+      },
     });
+    jobStore.grantProcess(worker.taskDefinition.taskRole);
+    data.grantRebuild(worker.taskDefinition.taskRole);
 
     const api = new ApiService(stack, TIER_IDS.api, {
       cluster,
@@ -144,9 +174,22 @@ export class DataProductStage extends Stage {
       logRetention: retention,
       rollback5xxPercent: settings.alarms.api5xxPercent,
       rollbackP99Latency: Duration.millis(settings.alarms.apiP99LatencyMs),
-      environment: { QUEUE_URL: worker.queue.queueUrl, APP_VERSION: props.appVersion },
+      environment: {
+        QUEUE_URL: worker.queue.queueUrl,
+        APP_VERSION: props.appVersion,
+        JOBS_TABLE: jobStore.table.tableName,
+        DATA_BUCKET: data.bucket.bucketName,
+        DATASET_RELOAD_SECONDS: String(settings.data.reloadSeconds),
+        SEARCH_MAX_AGE_SECONDS: String(settings.data.searchMaxAgeSeconds),
+        SEARCH_STALE_SECONDS: String(settings.data.searchStaleSeconds),
+        OIDC_ISSUER: settings.auth.oidcIssuer,
+        OIDC_AUDIENCE: settings.auth.oidcAudience,
+      },
     });
     worker.queue.grantSendMessages(api.taskDefinition.taskRole);
+    jobStore.grantSubmit(api.taskDefinition.taskRole);
+    data.grantReadSnapshots(api.taskDefinition.taskRole);
+    this.freshnessAlarm = freshness.addAlarm(api);
 
     const { domainName, certificateArn } = settings.edge;
     const edge = new EdgeCache(stack, TIER_IDS.edge, {
@@ -175,12 +218,25 @@ export class DataProductStage extends Stage {
       apiServiceName: output('ApiServiceName', api.service.serviceName, 'ECS service of the API tier'),
       workerServiceName: output('WorkerServiceName', worker.service.serviceName, 'ECS service of the worker tier'),
       apiTargetGroupArn: output('ApiTargetGroupArn', api.targetGroup.targetGroupArn, 'Target group of the API tasks'),
+      dataBucketName: output('DataBucketName', data.bucket.bucketName, 'Data bucket: raw records (raw/), snapshots (snapshots/)'),
+      jobsTableName: output('JobsTableName', jobStore.table.tableName, 'DynamoDB table of job records'),
+      freshnessBudgetSeconds: output('FreshnessBudgetSeconds', String(freshness.budgetSeconds), 'A record added is searchable through the edge within this'),
     };
 
     const checksRoleName = `${label}-deploy-checks`;
-    new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker });
+    new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker, data });
     this.checksRoleArn = DeployChecksRole.arnFor(settings.account, checksRoleName);
 
-    acknowledgeStageFindings({ accessLogs, edge, api, worker, cluster, customDomain: domainName !== undefined });
+    acknowledgeStageFindings({
+      accessLogs,
+      edge,
+      api,
+      worker,
+      cluster,
+      jobStore,
+      data,
+      jobStorePointInTimeRecovery: settings.data.pointInTimeRecovery,
+      customDomain: domainName !== undefined,
+    });
   }
 }

@@ -91,14 +91,19 @@ describe('ApiService', () => {
     expect(env.QUEUE_URL.Ref).toMatch(/^workersskbsaupQueue/);
   });
 
-  it('may only send to the job queue', () => {
+  it('may only send to the job queue, put and get job records, and read snapshots', () => {
     const taskRole = apiTaskDefinition(production).Properties.TaskRoleArn['Fn::GetAtt'][0];
     const policies = Object.values(production.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(taskRole));
     expect(policies).toHaveLength(1);
     const statements = policies[0].Properties.PolicyDocument.Statement;
-    expect(statements).toHaveLength(1);
-    expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] });
+    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      's3:GetObject',
+    ]);
     expect(statements[0].Resource['Fn::GetAtt'][0]).toMatch(/^workersskbsaupQueue/);
+    expect(JSON.stringify(statements[1].Resource)).toMatch(/JobsTable/);
+    expect(JSON.stringify(statements[2].Resource)).toMatch(/DataBucket.*\/snapshots\/\*/);
   });
 
   it('turns on Container Insights for the cluster', () => {

@@ -66,10 +66,14 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/api-id6pe9zboa/Task/ExecutionRole/DefaultPolicy/Resource',
         'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/worker-sskbsaup/Task/ExecutionRole/DefaultPolicy/Resource',
         'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/DeployChecks/Role/DefaultPolicy/Resource',
-        'AwsSolutions::AwsSolutions-S1 @ Tiers/AccessLogs/Bucket/Resource',
         `AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:eu-west-1:${account}:task/<ClusterEB0386A7>/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource`,
+        'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/snapshots/*] @ Tiers/api-id6pe9zboa/Task/TaskRole/DefaultPolicy/Resource',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/raw/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/snapshots/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/raw/_probe/*] @ Tiers/DeployChecks/Role/DefaultPolicy/Resource',
       ].sort();
-    expect(acknowledgedIn('Staging')).toEqual(expected('222222222222'));
+    // Point-in-time recovery is off in staging only (data.pointInTimeRecovery).
+    expect(acknowledgedIn('Staging')).toEqual([...expected('222222222222'), 'AwsSolutions::AwsSolutions-DDB3 @ Tiers/Jobs/Table/Resource'].sort());
     expect(acknowledgedIn('Production')).toEqual(expected('333333333333'));
     for (const v of report.suppressedViolations) expect(v.reason.length).toBeGreaterThan(40);
   });

@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INVALIDATION_PATHS } from '../pipeline/checks/deploy/invalidation';
-import { EDGE_CACHE_RULES } from '../services/edge/rules';
+import { EDGE_CACHE_RULES, matchesPathPattern } from '../services/edge/rules';
 import { buildStages, stageTemplates } from './support/app';
 
 let tiers: Template;
@@ -64,11 +64,17 @@ describe('EdgeCache', () => {
     expect([...INVALIDATION_PATHS].sort()).toEqual([...EDGE_CACHE_RULES.cachedPaths].sort());
   });
 
-  it('does not cache writes or health checks', () => {
-    const fallback = distributionConfig(tiers).DefaultCacheBehavior;
+  it('does not cache writes, job results, the dataset report or health checks, and forwards the bearer token', () => {
+    const config = distributionConfig(tiers);
+    const fallback = config.DefaultCacheBehavior;
     expect(fallback.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // managed CachingDisabled
     expect(fallback.AllowedMethods).toContain('POST');
-    expect(fallback.OriginRequestPolicyId.Ref).toMatch(/OriginRequestPolicy/);
+    // Managed AllViewerExceptHostHeader: forwards Authorization when caching is disabled.
+    expect(fallback.OriginRequestPolicyId).toBe('b689b0a8-53d0-40ab-baf2-68738e2966ac');
+    // No cached behaviour matches GET /v1/jobs/{id} or /v1/dataset: they take the uncached default.
+    for (const path of ['/v1/jobs/0b7c0b1e-1f2a-4c3d-9e8f-123456789abc', '/v1/dataset']) {
+      expect((config.CacheBehaviors as Array<{ PathPattern: string }>).filter((b) => matchesPathPattern(b.PathPattern, path))).toEqual([]);
+    }
   });
 
   it('adds security headers to every response', () => {

@@ -69,10 +69,21 @@ describe('QueueWorker', () => {
     expect(container.User).toBe('1000:1000');
     expect(container.ReadonlyRootFilesystem).toBe(true);
     const names = container.Environment.map((e: { Name: string }) => e.Name).sort();
-    expect(names).toEqual(['CONCURRENCY', 'DLQ_URL', 'JOB_TIMEOUT_SECONDS', 'QUEUE_URL', 'VISIBILITY_TIMEOUT_SECONDS']);
+    expect(names).toEqual([
+      'CONCURRENCY',
+      'DATA_BUCKET',
+      'DLQ_URL',
+      'JOBS_TABLE',
+      'JOB_TIMEOUT_SECONDS',
+      'MAX_RECEIVE_COUNT',
+      'QUEUE_URL',
+      'RESULT_RETENTION_DAYS',
+      'VISIBILITY_TIMEOUT_SECONDS',
+    ]);
+    expect(container.Environment).toContainEqual({ Name: 'MAX_RECEIVE_COUNT', Value: '3' });
   });
 
-  it('may consume only its own queue, send only to its own DLQ, and protect only its cluster’s tasks', () => {
+  it('may consume only its own queue, send only to its own DLQ, protect only its cluster’s tasks, update job records, read raw records and write snapshots', () => {
     const taskRole = Object.values(production.findResources('AWS::ECS::TaskDefinition')).find((r) => r.Properties.ContainerDefinitions[0].Name === 'worker')!
       .Properties.TaskRoleArn['Fn::GetAtt'][0];
     const [policy] = Object.values(production.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(taskRole));
@@ -81,7 +92,14 @@ describe('QueueWorker', () => {
       ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
       ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
       ['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection'],
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      's3:ListBucket',
+      's3:GetObject',
+      ['s3:GetObject', 's3:PutObject'],
     ]);
+    expect(JSON.stringify(statements[4])).toContain('"s3:prefix":["raw/*"]');
+    expect(JSON.stringify(statements[5].Resource)).toMatch(/\/raw\/\*/);
+    expect(JSON.stringify(statements[6].Resource)).toMatch(/\/snapshots\/\*/);
     expect(JSON.stringify(statements[0].Resource)).toMatch(/workersskbsaupQueue/);
     expect(JSON.stringify(statements[1].Resource)).toMatch(/workersskbsaupDeadLetterQueue/);
     expect(JSON.stringify(statements[2].Resource)).toMatch(/:task\/.*ClusterEB0386A7.*\/\*/);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -112,13 +112,18 @@ describe('the stage', () => {
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
   });
 
-  it('builds both service images from their own folders of this repository', () => {
+  it('builds each service image from services/ with its own Dockerfile, the shared contract and not the other service', () => {
     const assembly = stages.staging.synth();
     const stack = assembly.getStackByName(stages.staging.tiersStack.stackName);
     const manifest = JSON.parse(readFileSync(path.join(assembly.directory, `${stack.id}.assets.json`), 'utf8'));
-    const contexts = Object.values(manifest.dockerImages as Record<string, { source: { directory: string } }>).map((image) =>
-      JSON.parse(readFileSync(path.join(assembly.directory, image.source.directory, 'package.json'), 'utf8')).name,
-    );
-    expect(contexts.sort()).toEqual(['br-fagq2-api', 'br-fagq2-worker']);
+    const images = Object.values(manifest.dockerImages as Record<string, { source: { directory: string; dockerFile: string } }>).map(({ source }) => ({
+      dockerFile: source.dockerFile,
+      entries: readdirSync(path.join(assembly.directory, source.directory)).sort(),
+      shared: readdirSync(path.join(assembly.directory, source.directory, 'shared')).sort(),
+    }));
+    expect(images.sort((a, b) => a.dockerFile.localeCompare(b.dockerFile))).toEqual([
+      { dockerFile: 'api/Dockerfile', entries: ['.dockerignore', 'api', 'shared'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
+      { dockerFile: 'worker/Dockerfile', entries: ['.dockerignore', 'shared', 'worker'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
+    ]);
   });
 });

@@ -2,7 +2,7 @@
 //
 //   raw/**.json                  source records: JSON arrays of records (anyone with write access adds files)
 //   raw/_probe/**.json           probe records of the deploy checks: searchable by their id only
-//   snapshots/<id>.json          a built dataset (immutable; one per rebuild job: the id is the job id)
+//   snapshots/built/<id>.json    a built dataset (immutable; one per rebuild job: the id is the job id)
 //   snapshots/current.json       the pointer: which snapshot the API serves
 //
 // The rebuild job (worker) reads the seed shipped in the images plus raw/, writes a snapshot, then
@@ -35,6 +35,7 @@ export interface DatasetRecord {
 export const RAW_PREFIX = 'raw/';
 export const PROBE_PREFIX = 'raw/_probe/';
 export const SNAPSHOT_PREFIX = 'snapshots/';
+export const BUILT_PREFIX = 'snapshots/built/';
 export const POINTER_KEY = 'snapshots/current.json';
 /** The newest snapshot and pointer format this code writes. */
 export const DATASET_FORMAT = 1;

@@ -78,6 +78,8 @@ describe('API configuration', () => {
       jobsTable: 'jobs',
       dataBucket: 'data',
       datasetReloadSeconds: 30,
+      searchMaxAgeSeconds: 60,
+      searchStaleSeconds: 300,
       auth: { kind: 'none' },
     });
   });

@@ -44,9 +44,9 @@ describe.each(['api', 'worker'])('services/%s', (service) => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=public\.ecr\.aws\/docker\/library\/node:22-alpine$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);
-    expect(readFileSync(join(REPO_ROOT, 'services', service, '.dockerignore'), 'utf8').split('\n')).toEqual(
-      expect.arrayContaining(['node_modules', 'dist']),
-    );
+    expect(dockerfile).toMatch(new RegExp(`^CMD \\["node", "dist/${service}/src/main.js"\\]$`, 'm'));
+    // The shared job contract and data formats are compiled into the image, the seed copied next to them.
+    expect(dockerfile).toMatch(/^COPY shared \.\/shared$/m);
+    expect(dockerfile).toMatch(/^COPY shared\/seed \.\/dist\/shared\/seed$/m);
   });
 });

@@ -13,6 +13,9 @@ export interface ApiConfig {
   readonly dataBucket: string;
   /** How often the snapshot pointer is read: a new snapshot is served within this. */
   readonly datasetReloadSeconds: number;
+  /** Cache-Control of search answers: max-age and stale-while-revalidate (part of the freshness budget). */
+  readonly searchMaxAgeSeconds: number;
+  readonly searchStaleSeconds: number;
   /** Who may write (POST /v1/jobs). */
   readonly auth: AuthConfig;
 }
@@ -40,6 +43,8 @@ export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     jobsTable: required(env, 'JOBS_TABLE', 'the DynamoDB table of job records'),
     dataBucket: required(env, 'DATA_BUCKET', 'the S3 bucket holding the dataset snapshots'),
     datasetReloadSeconds: integer(env, 'DATASET_RELOAD_SECONDS', 30, 1, 3_600),
+    searchMaxAgeSeconds: integer(env, 'SEARCH_MAX_AGE_SECONDS', 60, 0, 86_400),
+    searchStaleSeconds: integer(env, 'SEARCH_STALE_SECONDS', 300, 0, 86_400),
     auth: auth(env),
   };
 }

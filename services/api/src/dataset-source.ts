@@ -59,6 +59,13 @@ export class DatasetSource {
   }
 
   private async load(): Promise<void> {
+    await this.swap();
+    // Every tick: the freshness alarm's metric (a metric filter on this line).
+    const ageSeconds = this.ageSeconds();
+    if (ageSeconds !== undefined) this.options.onEvent?.('dataset.age', { snapshot: this.served.snapshot, ageSeconds });
+  }
+
+  private async swap(): Promise<void> {
     let pointer: SnapshotPointer | undefined;
     try {
       pointer = await this.options.data.pointer();

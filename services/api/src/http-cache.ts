@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** For responses the edge (CloudFront) may cache. */
-export const CACHEABLE = 'public, max-age=60, stale-while-revalidate=300';
+/** For responses the edge (CloudFront) may cache: the freshness budget counts both parts. */
+export function cacheable(maxAgeSeconds: number, staleSeconds: number): string {
+  return `public, max-age=${maxAgeSeconds}, stale-while-revalidate=${staleSeconds}`;
+}
 
 /** A strong ETag: a hash of the exact bytes of the body. */
 export function strongEtag(body: string): string {

@@ -3,6 +3,7 @@ import { ConfigError, parseApiConfig, type ApiConfig } from './config.js';
 import { DataBucket } from '../../shared/dataset.js';
 import { JobStore } from '../../shared/job-store.js';
 import { createAuthenticator } from './auth.js';
+import { cacheable } from './http-cache.js';
 import { DatasetSource } from './dataset-source.js';
 import { createSqsJobQueue } from './job-queue.js';
 import { buildServer } from './server.js';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     jobStore,
     authenticate: createAuthenticator(config.auth),
     appVersion: config.appVersion,
+    searchCacheControl: cacheable(config.searchMaxAgeSeconds, config.searchStaleSeconds),
   });
   log = (event, fields) => app.log.info(fields, event);
   if (config.auth.kind === 'none') app.log.warn('auth.disabled: no OIDC_ISSUER and no API_TOKENS: anyone may post jobs (local runs only)');

@@ -22,6 +22,8 @@ export interface ServerDependencies {
   readonly jobStore: JobReader & JobWriter;
   readonly authenticate: Authenticator;
   readonly appVersion: string;
+  /** Cache-Control of search answers. */
+  readonly searchCacheControl: string;
   /** @default true (JSON lines on stdout) */
   readonly logger?: boolean;
 }
@@ -54,7 +56,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   healthRoutes(app);
   versionRoutes(app, deps.appVersion);
-  searchRoutes(app, deps.dataset);
+  searchRoutes(app, deps.dataset, deps.searchCacheControl);
   datasetRoutes(app, deps.dataset);
   jobRoutes(app, { queue: deps.queue, store: deps.jobStore, authenticate: deps.authenticate });
   return app;

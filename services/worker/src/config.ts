@@ -25,6 +25,8 @@ export interface WorkerConfig {
   readonly dataBucket: string;
   /** The queue's redrive maxReceiveCount: a failure on that receive is recorded dead-lettered. */
   readonly maxReceiveCount: number;
+  /** How long finished job records are kept (their TTL). */
+  readonly resultRetentionDays: number;
   /** ECS agent endpoint for task scale-in protection; undefined outside ECS. */
   readonly ecsAgentUri: string | undefined;
 }
@@ -39,6 +41,7 @@ export const workerConfigDefaults = {
   shutdownTimeoutSeconds: 90,
   receiveWaitSeconds: 20,
   maxReceiveCount: 3,
+  resultRetentionDays: 7,
 } as const;
 
 export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
@@ -65,6 +68,7 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     jobsTable: required(env, 'JOBS_TABLE', 'the DynamoDB table of job records'),
     dataBucket: required(env, 'DATA_BUCKET', 'the S3 bucket of raw records and snapshots'),
     maxReceiveCount: integer(env, 'MAX_RECEIVE_COUNT', workerConfigDefaults.maxReceiveCount, 1, 1_000),
+    resultRetentionDays: integer(env, 'RESULT_RETENTION_DAYS', workerConfigDefaults.resultRetentionDays, 1, 365),
     ecsAgentUri: optionalUrl(env, 'ECS_AGENT_URI'),
   };
 }

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
         logger,
       })
     : noTaskProtection;
-  const jobStore = new JobStore({ tableName: config.jobsTable });
+  const jobStore = new JobStore({ tableName: config.jobsTable, finishedTtlSeconds: config.resultRetentionDays * 86_400 });
   const data = new DataBucket(config.dataBucket);
   const consumer = startConsumer({ client, config: { ...config, dlqUrl }, logger, taskProtection, jobStore, handlers: createHandlers({ data }) });
   logger.info('worker.started', {

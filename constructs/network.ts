@@ -1,6 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 
 /** Properties of a {@link Network}. */
 export interface NetworkProps {
@@ -27,6 +27,8 @@ export class Network extends Construct {
   public readonly vpc: ec2.Vpc;
   /** The subnets where tasks and the internal load balancer run. */
   public readonly workloadSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  /** The attachment of the VPC's internet gateway (what a CloudFront VPC origin waits for). */
+  public readonly internetGatewayAttachment: IDependable;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -48,10 +50,15 @@ export class Network extends Construct {
         all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL },
       },
     });
+    // ec2.Vpc creates the attachment as its child 'VPCGW' (it has public subnets).
+    this.internetGatewayAttachment = this.vpc.node.findChild('VPCGW');
 
     // What the tasks call: ECR (image pulls, layers from S3), CloudWatch Logs, SQS, the data bucket
     // (S3) and the job table (DynamoDB). S3 and DynamoDB through gateway endpoints: free, and the
-    // route tables of the isolated subnets send their traffic there.
+    // route tables of the isolated subnets send their traffic there. And ECS: the agent's task
+    // scale-in protection endpoint calls the ECS API (UpdateTaskProtection) with the task's
+    // credentials, and isolated subnets have no other route to it (ECS developer guide, "Task
+    // scale-in protection endpoint").
     this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.workloadSubnets] });
     this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.workloadSubnets] });
     const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
@@ -59,6 +66,7 @@ export class Network extends Construct {
       EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
       Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
       Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
+      Ecs: ec2.InterfaceVpcEndpointAwsService.ECS,
     };
     // One security group for all endpoints: HTTPS from inside the VPC only (the
     // literal CIDR, not a token, so that rule checkers can read it).

@@ -113,6 +113,11 @@ export class QueueWorker extends Construct {
   public readonly oldestMessageAlarm: cloudwatch.Alarm;
   /** Alarm: the dead-letter queue holds messages. */
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+  /**
+   * Alarm: a worker could not switch its task's scale-in protection, so a
+   * scale-in or deployment may stop it mid-job (the job is then retried).
+   */
+  public readonly taskProtectionAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: QueueWorkerProps) {
     super(scope, id);
@@ -175,6 +180,7 @@ export class QueueWorker extends Construct {
 
     this.addBacklogScaling(props);
     ({ oldest: this.oldestMessageAlarm, dead: this.deadLetterAlarm } = this.addAlarms(props.maxOldestMessageAge ?? Duration.minutes(5)));
+    this.taskProtectionAlarm = this.addTaskProtectionAlarm();
     for (const schedule of props.schedules ?? []) this.addSchedule(schedule);
   }
 
@@ -273,6 +279,24 @@ export class QueueWorker extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     return { oldest, dead };
+  }
+
+  /** The worker logs `task_protection.failed` when the ECS agent refuses or cannot reach the ECS API. */
+  private addTaskProtectionAlarm(): cloudwatch.Alarm {
+    const failures = new logs.MetricFilter(this, 'TaskProtectionFailures', {
+      logGroup: this.node.findChild('Logs') as logs.LogGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.event', '=', 'task_protection.failed'),
+      metricNamespace: 'br-fagq2/worker',
+      metricName: 'TaskProtectionFailures',
+      metricValue: '1',
+    });
+    return failures.metric({ statistic: 'Sum', period: Duration.minutes(1) }).createAlarm(this, 'TaskProtectionAlarm', {
+      alarmDescription: 'A worker could not set its task scale-in protection: a scale-in may stop jobs mid-way (they are retried)',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 
   private addSchedule(schedule: JobSchedule): void {

@@ -194,6 +194,7 @@ export class DataProductStage extends Stage {
     const { domainName, certificateArn } = settings.edge;
     const edge = new EdgeCache(stack, TIER_IDS.edge, {
       loadBalancer: api.loadBalancer,
+      vpcInternetConnectivity: network.internetGatewayAttachment,
       webAclArn: webAcl.webAcl.attrArn,
       logBucket: accessLogs.bucket,
       priceClass: settings.edge.priceClass as cloudfront.PriceClass,

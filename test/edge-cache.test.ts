@@ -26,6 +26,12 @@ describe('EdgeCache', () => {
     tiers.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
   });
 
+  it('creates the VPC origin only once the VPC\'s internet gateway is attached (CloudFront requires one)', () => {
+    const [attachment] = Object.keys(tiers.findResources('AWS::EC2::VPCGatewayAttachment'));
+    const [vpcOrigin] = Object.values(tiers.findResources('AWS::CloudFront::VpcOrigin'));
+    expect(vpcOrigin.DependsOn).toEqual(expect.arrayContaining([attachment]));
+  });
+
   it('admits only CloudFront origin-facing addresses to the load balancer', () => {
     tiers.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { SourcePrefixListId: 'pl-4fa04526', FromPort: 80, ToPort: 80 });
     const [albGroup] = Object.values(tiers.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('CloudFront') } }));

@@ -116,6 +116,19 @@ describe('QueueWorker', () => {
     });
   });
 
+  it('alarms when a worker cannot set its task scale-in protection (from its task_protection.failed log line)', () => {
+    production.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.event = "task_protection.failed" }',
+      MetricTransformations: [{ MetricNamespace: 'br-fagq2/worker', MetricName: 'TaskProtectionFailures', MetricValue: '1' }],
+    });
+    production.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'br-fagq2/worker',
+      MetricName: 'TaskProtectionFailures',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
   it('puts scheduled batch jobs on its queue in the API’s message shape', () => {
     production.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 3 * * ? *)',

@@ -1,3 +1,5 @@
+import { NODE_MAJOR } from './node-version';
+
 /**
  * The tool versions the pipeline's CodeBuild actions install, in one place.
  * They are pinned (never @latest) and equal to this repo's devDependencies, so
@@ -11,8 +13,8 @@
  * assembly.
  */
 export const TOOLCHAIN = {
-  /** The Node.js major of every CodeBuild action (Node 22 LTS, as the service images). */
-  nodeMajor: 22,
+  /** The Node.js major of every CodeBuild action: `.nvmrc`'s, as everywhere else. */
+  nodeMajor: NODE_MAJOR,
   /** The aws-cdk CLI of the self-mutation action. */
   awsCdkCli: '2.1148.1',
   /** The asset publisher of the Assets actions. */

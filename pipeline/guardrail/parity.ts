@@ -50,10 +50,10 @@ export function parityChecks(input: ParityInput): CheckResult[] {
  *   that differs from the same leaf of `context.production` in the signed configuration
  *   gives a (staging, production) pair, compared as strings (CloudFormation writes 512 or
  *   "512"); the pair is accepted only at a template property named in SIZING_PROPERTIES.
- *   String pairs are never accepted: the configuration is the commit's, and a free-form
- *   string pair (a policy ARN) would let it declare any difference; a number pair at a
- *   port or an action would too, hence the property list, which only an approved
- *   guardrail revision can extend.
+ *   String pairs are accepted only for the settings in STRING_SETTINGS: the configuration
+ *   is the commit's, and a free-form string pair (a policy ARN) would let it declare any
+ *   difference; a number pair at a port or an action would too, hence the two lists,
+ *   which only an approved guardrail revision can extend.
  * Nothing else may differ.
  */
 interface StageRules extends CompareRules {
@@ -91,22 +91,39 @@ function stageRules(input: ParityInput): StageRules {
   const staging = normalizer(input.staging.displayName, stagingAccounts!, stagingRegions!);
   const production = normalizer(input.production.displayName, productionAccounts!, productionRegions!);
   const configPairs = new Set<string>();
+  const stringPairs = new Set<string>();
   if (input.stageConfig) {
     const p = leaves(input.stageConfig.production);
     for (const [path, value] of leaves(input.stageConfig.staging)) {
       const other = p.get(path);
       const sizing = (v: Leaf | undefined) => typeof v === 'number' || typeof v === 'boolean';
       if (sizing(value) && sizing(other) && other !== value) configPairs.add(pairKey(value, other!));
+      const form = STRING_SETTINGS.get(path);
+      if (form && typeof value === 'string' && typeof other === 'string' && other !== value && form.test(value) && form.test(other)) stringPairs.add(pairKey(value, other));
     }
   }
   const equal = (a: Leaf, b: Leaf, path: string): boolean => {
-    if (typeof a === 'string' && typeof b === 'string' && staging(a) === production(b)) return true;
+    if (typeof a === 'string' && typeof b === 'string' && (staging(a) === production(b) || stringPairs.has(pairKey(a, b)))) return true;
     return SIZING_PROPERTIES.has(propertyName(path)) && configPairs.has(pairKey(a, b));
   };
   return { staging, production, configPairs, equal, keyA: staging, keyB: production };
 }
 
 const pairKey = (a: Leaf, b: Leaf) => `${String(a)}\u0000${String(b)}`;
+
+/**
+ * The per-stage settings (paths in `context.<stage>`, as `leaves` names them) whose string
+ * values may differ between the stages, each with the form both values must have: who signs
+ * users' tokens and where the edge answers. Each names an identity of the stage's own, and
+ * its form keeps it from standing in for a permission (a policy ARN, an action, a principal):
+ * a staging leaf is replaced only where it equals the declared staging value.
+ */
+export const STRING_SETTINGS: ReadonlyMap<string, RegExp> = new Map([
+  ['/auth/oidcIssuer', /^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[\w./-]*)?$/],
+  ['/auth/audience', /^[\w.-]+$/],
+  ['/edge/domainName', /^[a-z0-9.-]+$/],
+  ['/edge/certificateArn', /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/],
+]);
 
 /**
  * The CloudFormation properties where a per-stage sizing value may land: task sizes,
@@ -130,6 +147,7 @@ export const SIZING_PROPERTIES: ReadonlySet<string> = new Set([
   'maxReceiveCount',
   'VisibilityTimeout',
   'MessageRetentionPeriod',
+  'PointInTimeRecoveryEnabled',
 ]);
 
 /** The property a leaf belongs to: the last path segment that is not an array index. */

@@ -239,9 +239,14 @@ describe('tampering with a signed assembly', () => {
   it('fails when two files of an asset are replaced by one whose name holds a newline (no digest collision)', () => {
     const dir = copy();
     const asset = firstDockerContext(dir);
-    // Two files next to each other in the signed member order, both at the top of the asset.
+    // Two files next to each other in the signed member order, both at the top of the asset
+    // (the build context may have none of its own: give it two, signed).
+    writeFileSync(join(dir, asset.path, 'a-notes.txt'), 'a');
+    writeFileSync(join(dir, asset.path, 'b-notes.txt'), 'b');
+    sign(dir);
     const members = readAttestation(dir).entries.find((e) => e.path === asset.path)!.members!.map((m) => m.path);
     const at = members.findIndex((m, i) => !m.includes('/') && members[i + 1] !== undefined && !members[i + 1]!.includes('/'));
+    expect(at).toBeGreaterThanOrEqual(0);
     const [a, b] = [members[at]!, members[at + 1]!];
     const sha = (file: string) => createHash('sha256').update(readFileSync(join(dir, asset.path, file))).digest('hex');
     // Under a "<type> <sha256> <path>\n" listing, this one file listed exactly like the two it replaces.
@@ -447,6 +452,28 @@ describe('parity: what production ships is what staging tested', () => {
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['template-parity']);
     expect(text(result, 'template-parity')).toContain(`ManagedPolicyArns/0: staging has "${readOnly}", production "${admin}"`);
+  });
+
+  it('accepts a per-stage identity string (the OIDC issuer) only in its form, never as a policy ARN', () => {
+    const dir = copy();
+    const { template, logicalId } = productionResource(dir, 'AWS::IAM::Role');
+    const [readOnly, admin] = ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::aws:policy/AdministratorAccess'];
+    const stagingStack = staging(dir).stacks.find((s) => readJson(join(dir, s.template)).Resources[logicalId])!;
+    editJson(join(dir, stagingStack.template), (t) => {
+      t.Resources[logicalId].Properties.ManagedPolicyArns = [readOnly];
+    });
+    editJson(join(dir, template), (t) => {
+      t.Resources[logicalId].Properties.ManagedPolicyArns = [admin];
+    });
+    const config = structuredClone(STAGE_CONFIG) as any;
+    config.staging.auth = { ...config.staging.auth, oidcIssuer: readOnly };
+    config.production.auth = { ...config.production.auth, oidcIssuer: admin };
+    sign(dir, TOKEN, RELEASE, config);
+    expect(notPassing(verify(dir))).toEqual(['template-parity']);
+    // The real per-stage issuers (https URLs) differ in the real templates and pass.
+    const real = copy();
+    sign(real);
+    expect(notPassing(verify(real))).toEqual([]);
   });
 
   it('fails on a production-only file in the production assembly, whatever its name', () => {

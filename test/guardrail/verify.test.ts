@@ -433,42 +433,40 @@ describe('parity: what production ships is what staging tested', () => {
     ]);
   });
 
-  it('never accepts a string pair from the configuration (a free-form value could be a policy ARN)', () => {
+  /** A copy where the same IAM role has ReadOnlyAccess in staging and AdministratorAccess in production, signed with `declare` applied to the config. */
+  function policyPairCopy(declare: (config: any, pair: [string, string]) => void): string {
     const dir = copy();
     const { template, logicalId } = productionResource(dir, 'AWS::IAM::Role');
-    const [readOnly, admin] = ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::aws:policy/AdministratorAccess'];
+    const pair: [string, string] = ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::aws:policy/AdministratorAccess'];
     // The same stack of staging (the role has the same logical id there).
     const stagingStack = staging(dir).stacks.find((s) => readJson(join(dir, s.template)).Resources[logicalId])!;
     editJson(join(dir, stagingStack.template), (t) => {
-      t.Resources[logicalId].Properties.ManagedPolicyArns = [readOnly];
+      t.Resources[logicalId].Properties.ManagedPolicyArns = [pair[0]];
     });
     editJson(join(dir, template), (t) => {
-      t.Resources[logicalId].Properties.ManagedPolicyArns = [admin];
+      t.Resources[logicalId].Properties.ManagedPolicyArns = [pair[1]];
     });
     const config = structuredClone(STAGE_CONFIG) as any;
-    config.staging.worker.schedules[0].payload.data = readOnly;
-    config.production.worker.schedules[0].payload.data = admin;
+    declare(config, pair);
     sign(dir, TOKEN, RELEASE, config);
+    return dir;
+  }
+
+  it('never accepts a string pair from the configuration (a free-form value could be a policy ARN)', () => {
+    const dir = policyPairCopy((config, [readOnly, admin]) => {
+      config.staging.worker.schedules[0].payload.data = readOnly;
+      config.production.worker.schedules[0].payload.data = admin;
+    });
     const result = verify(dir);
     expect(notPassing(result)).toEqual(['template-parity']);
-    expect(text(result, 'template-parity')).toContain(`ManagedPolicyArns/0: staging has "${readOnly}", production "${admin}"`);
+    expect(text(result, 'template-parity')).toContain('ManagedPolicyArns/0: staging has "arn:aws:iam::aws:policy/ReadOnlyAccess", production "arn:aws:iam::aws:policy/AdministratorAccess"');
   });
 
   it('accepts a per-stage identity string (the OIDC issuer) only in its form, never as a policy ARN', () => {
-    const dir = copy();
-    const { template, logicalId } = productionResource(dir, 'AWS::IAM::Role');
-    const [readOnly, admin] = ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::aws:policy/AdministratorAccess'];
-    const stagingStack = staging(dir).stacks.find((s) => readJson(join(dir, s.template)).Resources[logicalId])!;
-    editJson(join(dir, stagingStack.template), (t) => {
-      t.Resources[logicalId].Properties.ManagedPolicyArns = [readOnly];
+    const dir = policyPairCopy((config, [readOnly, admin]) => {
+      config.staging.auth = { ...config.staging.auth, oidcIssuer: readOnly };
+      config.production.auth = { ...config.production.auth, oidcIssuer: admin };
     });
-    editJson(join(dir, template), (t) => {
-      t.Resources[logicalId].Properties.ManagedPolicyArns = [admin];
-    });
-    const config = structuredClone(STAGE_CONFIG) as any;
-    config.staging.auth = { ...config.staging.auth, oidcIssuer: readOnly };
-    config.production.auth = { ...config.production.auth, oidcIssuer: admin };
-    sign(dir, TOKEN, RELEASE, config);
     expect(notPassing(verify(dir))).toEqual(['template-parity']);
     // The real per-stage issuers (https URLs) differ in the real templates and pass.
     const real = copy();

@@ -113,6 +113,7 @@ function walk(
     const childLabel = `${label}/${JSON.stringify(childPath).slice(1, -1)}`;
     const stat = lstatSync(childAbsolute);
     if (stat.isDirectory()) {
+      context.budget.charge(childLabel, 0); // directories count toward the entry limit too
       walk(root, label, childParts, depth + 1, context, into);
     } else if (stat.isSymbolicLink()) {
       into.push({ path: childPath, bytes: childBytes, type: 'symlink', sha256: hashLink(childAbsolute, childLabel, context) });

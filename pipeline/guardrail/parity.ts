@@ -4,7 +4,7 @@ import { type AssemblyInfo, type AssetSource, parseJsonFile, type StackArtifact,
 import type { StageConfig } from './attestation.js';
 import { canonicalJson } from './canonical.js';
 import { type CheckResult, fromProblems } from './check.js';
-import { resolveInside } from './safe-fs.js';
+import { LIMITS, resolveInside, UnusableInputError } from './safe-fs.js';
 import { type CompareRules, compareJson, type Differences, type Leaf, leaves, lines, newDifferences, note, show } from './structure.js';
 
 /** What the parity checks compare. */
@@ -342,6 +342,9 @@ function productionContents(input: ParityInput): CheckResult {
   const problems: string[] = [];
   const dir = resolveInside(root, production.directory);
   const names = dir ? readdirSync(dir.real, { encoding: 'utf8' }) : [];
+  if (names.length > LIMITS.entries) {
+    throw new UnusableInputError(`${production.directory}: more than ${LIMITS.entries} entries: refusing (limit)`);
+  }
   for (const name of names.sort()) {
     const path = `${production.directory}/${name}`;
     if (!named.has(path)) problems.push(`${JSON.stringify(path).slice(1, -1)} is in the ${production.displayName} assembly but its manifest does not name it`);

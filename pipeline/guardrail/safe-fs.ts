@@ -23,7 +23,7 @@ export const LIMITS = {
   fileBytes: 2 * 1024 * 1024 * 1024,
   /** Everything hashed in one run. */
   totalBytes: 8 * 1024 * 1024 * 1024,
-  /** Files and symlinks hashed in one run. */
+  /** Files, symlinks and directories hashed in one run (and entries of one directory listed). */
   entries: 200_000,
   /** Directory depth inside an asset. */
   depth: 64,
@@ -47,14 +47,17 @@ export class ReadBudget {
   private bytes = 0;
   private count = 0;
 
+  /** @param limits the run's limits; LIMITS unless a test gives smaller ones. */
+  constructor(private readonly limits: { readonly entries: number; readonly totalBytes: number } = LIMITS) {}
+
   charge(path: string, bytes: number): void {
     this.bytes += bytes;
     this.count += 1;
-    if (this.count > LIMITS.entries) {
-      throw new UnusableInputError(`${path}: more than ${LIMITS.entries} files to hash: refusing (limit)`);
+    if (this.count > this.limits.entries) {
+      throw new UnusableInputError(`${path}: more than ${this.limits.entries} entries to hash: refusing (limit)`);
     }
-    if (this.bytes > LIMITS.totalBytes) {
-      throw new UnusableInputError(`${path}: more than ${LIMITS.totalBytes} bytes to hash: refusing (limit)`);
+    if (this.bytes > this.limits.totalBytes) {
+      throw new UnusableInputError(`${path}: more than ${this.limits.totalBytes} bytes to hash: refusing (limit)`);
     }
   }
 }

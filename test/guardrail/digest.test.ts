@@ -77,6 +77,16 @@ describe('hashDirectory', () => {
   });
 });
 
+describe('limits', () => {
+  it('refuses more entries or bytes than the run allows, with a clear message', () => {
+    const dir = tree({ a: '1', 'sub/b': '2', c: '3' });
+    const run = (limits: { entries: number; totalBytes: number }) => hashDirectory(dir, 'asset', { root: dir, budget: new ReadBudget(limits) });
+    expect(() => run({ entries: 3, totalBytes: 100 })).toThrow(/more than 3 entries to hash: refusing \(limit\)/); // a, sub, sub/b, c
+    expect(() => run({ entries: 10, totalBytes: 2 })).toThrow(/more than 2 bytes to hash: refusing \(limit\)/);
+    expect(run({ entries: 4, totalBytes: 3 }).members).toHaveLength(3);
+  });
+});
+
 describe('hashPath', () => {
   it('hashes a file as the SHA-256 of its bytes', () => {
     const dir = tree({ 'f.json': '{"a":1}' });

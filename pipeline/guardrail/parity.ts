@@ -42,24 +42,24 @@ export function parityChecks(input: ParityInput): CheckResult[] {
  * How a staging value may differ from a production one, derived from the assembly and
  * the signed configuration only:
  * - the stage name (last segment of the stage's display name) in any string, as
- *   `Staging`/`staging`/`STAGING`; in a string that held it, an 8-character uppercase
- *   hex run (the hash CDK appends to generated names) is ignored;
+ *   `Staging`/`staging`/`STAGING`; in a string that held it, an uppercase hex run of 8 or
+ *   more characters (the hash CDK appends to generated names) is ignored;
  * - the stage's account id (from its stacks' `environment`) in any string, when the
  *   stages' accounts differ; likewise the region;
- * - a sizing value declared per stage: a number (or boolean) leaf of `context.staging`
- *   that differs from the same leaf of `context.production` in the signed configuration
- *   gives a (staging, production) pair, compared as strings (CloudFormation writes 512 or
- *   "512"); the pair is accepted only at a template property named in SIZING_PROPERTIES.
- *   String pairs are accepted only for the settings in STRING_SETTINGS: the configuration
- *   is the commit's, and a free-form string pair (a policy ARN) would let it declare any
- *   difference; a number pair at a port or an action would too, hence the two lists,
- *   which only an approved guardrail revision can extend.
+ * - a per-stage setting: a leaf of `context.staging` that differs from the same leaf of
+ *   `context.production` in the signed configuration gives a (staging, production) pair,
+ *   compared as strings (CloudFormation writes 512 or "512"), accepted only where
+ *   PER_STAGE_SETTINGS says that setting lands. The configuration is the commit's: a
+ *   free-form value (a job payload) could declare a pair of policy ARNs, and a task count
+ *   a pair of ports; the table, which only an approved guardrail revision can change,
+ *   says which settings are per stage and where each may land.
  * Nothing else may differ.
  */
 interface StageRules extends CompareRules {
   readonly staging: (s: string) => string;
   readonly production: (s: string) => string;
-  readonly configPairs: ReadonlySet<string>;
+  /** (staging, production) value pairs of per-stage settings, with where each may land. */
+  readonly configPairs: ReadonlyMap<string, readonly string[][]>;
 }
 
 function stageRules(input: ParityInput): StageRules {
@@ -90,21 +90,23 @@ function stageRules(input: ParityInput): StageRules {
   };
   const staging = normalizer(input.staging.displayName, stagingAccounts!, stagingRegions!);
   const production = normalizer(input.production.displayName, productionAccounts!, productionRegions!);
-  const configPairs = new Set<string>();
-  const stringPairs = new Set<string>();
+  const configPairs = new Map<string, string[][]>();
   if (input.stageConfig) {
     const p = leaves(input.stageConfig.production);
     for (const [path, value] of leaves(input.stageConfig.staging)) {
       const other = p.get(path);
-      const sizing = (v: Leaf | undefined) => typeof v === 'number' || typeof v === 'boolean';
-      if (sizing(value) && sizing(other) && other !== value) configPairs.add(pairKey(value, other!));
-      const form = STRING_SETTINGS.get(path);
-      if (form && typeof value === 'string' && typeof other === 'string' && other !== value && form.test(value) && form.test(other)) stringPairs.add(pairKey(value, other));
+      if (other === undefined || other === value) continue;
+      for (const setting of PER_STAGE_SETTINGS) {
+        if (!matchesWhole(path, setting.config) || !hasForm(value, setting) || !hasForm(other, setting)) continue;
+        const key = pairKey(value, other);
+        configPairs.set(key, [...(configPairs.get(key) ?? []), ...setting.lands.map((l) => l.split('/'))]);
+      }
     }
   }
   const equal = (a: Leaf, b: Leaf, path: string): boolean => {
-    if (typeof a === 'string' && typeof b === 'string' && (staging(a) === production(b) || stringPairs.has(pairKey(a, b)))) return true;
-    return SIZING_PROPERTIES.has(propertyName(path)) && configPairs.has(pairKey(a, b));
+    if (typeof a === 'string' && typeof b === 'string' && staging(a) === production(b)) return true;
+    const segments = path.split('/');
+    return (configPairs.get(pairKey(a, b)) ?? []).some((tail) => endsWith(segments, tail));
   };
   return { staging, production, configPairs, equal, keyA: staging, keyB: production };
 }
@@ -112,49 +114,58 @@ function stageRules(input: ParityInput): StageRules {
 const pairKey = (a: Leaf, b: Leaf) => `${String(a)}\u0000${String(b)}`;
 
 /**
- * The per-stage settings (paths in `context.<stage>`, as `leaves` names them) whose string
- * values may differ between the stages, each with the form both values must have: who signs
- * users' tokens and where the edge answers. Each names an identity of the stage's own, and
- * its form keeps it from standing in for a permission (a policy ARN, an action, a principal):
- * a staging leaf is replaced only where it equals the declared staging value.
+ * The per-stage settings of the configuration (paths in `context.<stage>`, `*` for any one
+ * key) and where in a template each may land (a path suffix, `*` for any one key or
+ * index). A setting that is not listed must be equal across stages; listing one is a
+ * change of the guardrail, approved like any other.
  */
-export const STRING_SETTINGS: ReadonlyMap<string, RegExp> = new Map([
-  ['/auth/oidcIssuer', /^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[\w./-]*)?$/],
-  ['/auth/audience', /^[\w.-]+$/],
-  ['/edge/domainName', /^[a-z0-9.-]+$/],
-  ['/edge/certificateArn', /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/],
-]);
+export const PER_STAGE_SETTINGS: ReadonlyArray<PerStageSetting> = [
+  { config: 'logRetentionDays', lands: ['RetentionInDays'] },
+  { config: '*/cpu', lands: ['Properties/Cpu'] },
+  { config: '*/memoryMiB', lands: ['Properties/Memory'] },
+  { config: '*/minTasks', lands: ['Properties/MinCapacity', 'Properties/DesiredCount'] },
+  { config: '*/maxTasks', lands: ['Properties/MaxCapacity'] },
+  { config: '*/concurrency', lands: ['Environment/*/Value'] },
+  { config: 'data/pointInTimeRecovery', lands: ['PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled'] },
+  { config: 'edge/rateLimitPer5Minutes', lands: ['RateBasedStatement/Limit'] },
+  { config: 'alarms/*', lands: ['Properties/Threshold'] },
+  // Identities of the stage's own (who signs users' tokens, where the edge answers); each
+  // form keeps the value from standing in for a permission (a policy ARN, an action).
+  { config: 'auth/oidcIssuer', lands: ['Environment/*/Value'], form: /^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[\w./-]*)?$/ },
+  { config: 'auth/audience', lands: ['Environment/*/Value'], form: /^[\w.-]+$/ },
+  { config: 'edge/domainName', lands: ['Aliases/*'], form: /^[a-z0-9.-]+$/ },
+  {
+    config: 'edge/certificateArn',
+    lands: ['ViewerCertificate/AcmCertificateArn'],
+    form: /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/,
+  },
+];
 
-/**
- * The CloudFormation properties where a per-stage sizing value may land: task sizes,
- * scaling bounds, retention, alarm thresholds, queue and rate settings. Ports, policies,
- * actions, principals and everything else must be equal across stages.
- */
-export const SIZING_PROPERTIES: ReadonlySet<string> = new Set([
-  'Cpu',
-  'Memory',
-  'MemoryReservation',
-  'DesiredCount',
-  'MinCapacity',
-  'MaxCapacity',
-  'TargetValue',
-  'RetentionInDays',
-  'Threshold',
-  'EvaluationPeriods',
-  'DatapointsToAlarm',
-  'Period',
-  'Limit',
-  'maxReceiveCount',
-  'VisibilityTimeout',
-  'MessageRetentionPeriod',
-  'PointInTimeRecoveryEnabled',
-]);
+/** A per-stage setting: its config path, where its values may land, and for strings the form both must have. */
+export interface PerStageSetting {
+  readonly config: string;
+  readonly lands: readonly string[];
+  /** A string setting's form: both values must match it. Numbers and booleans need none. */
+  readonly form?: RegExp;
+}
 
-/** The property a leaf belongs to: the last path segment that is not an array index. */
-function propertyName(path: string): string {
-  const segments = path.split('/');
-  for (let i = segments.length - 1; i >= 0; i--) if (!/^\d+$/.test(segments[i]!)) return segments[i]!;
-  return '';
+/** Whether a config path matches a pattern segment for segment (`*` matches any one segment). */
+function matchesWhole(path: string, pattern: string): boolean {
+  const [segments, wanted] = [path.split('/').filter(Boolean), pattern.split('/')];
+  return segments.length === wanted.length && endsWith(segments, wanted);
+}
+
+/** Strings must match the setting's form (a string setting without one is refused); numbers and booleans pass. */
+function hasForm(value: Leaf, setting: PerStageSetting): boolean {
+  if (typeof value === 'number' || typeof value === 'boolean') return true;
+  return typeof value === 'string' && setting.form !== undefined && setting.form.test(value);
+}
+
+/** Whether `segments` end with `tail` (`*` matching any one segment). */
+function endsWith(segments: readonly string[], tail: readonly string[]): boolean {
+  if (tail.length > segments.length) return false;
+  const offset = segments.length - tail.length;
+  return tail.every((want, i) => want === '*' || want === segments[offset + i]);
 }
 
 /** Where an asset's content is named in its `source`. */

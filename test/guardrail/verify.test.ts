@@ -239,15 +239,11 @@ describe('tampering with a signed assembly', () => {
   it('fails when two files of an asset are replaced by one whose name holds a newline (no digest collision)', () => {
     const dir = copy();
     const asset = firstDockerContext(dir);
-    // Two files next to each other in the signed member order, both at the top of the asset
-    // (the build context may have none of its own: give it two, signed).
-    writeFileSync(join(dir, asset.path, 'a-notes.txt'), 'a');
-    writeFileSync(join(dir, asset.path, 'b-notes.txt'), 'b');
+    // Two files next to each other at the top of the asset, signed.
+    const [a, b] = ['notes-a.txt', 'notes-b.txt'];
+    writeFileSync(join(dir, asset.path, a), 'first\n');
+    writeFileSync(join(dir, asset.path, b), 'second\n');
     sign(dir);
-    const members = readAttestation(dir).entries.find((e) => e.path === asset.path)!.members!.map((m) => m.path);
-    const at = members.findIndex((m, i) => !m.includes('/') && members[i + 1] !== undefined && !members[i + 1]!.includes('/'));
-    expect(at).toBeGreaterThanOrEqual(0);
-    const [a, b] = [members[at]!, members[at + 1]!];
     const sha = (file: string) => createHash('sha256').update(readFileSync(join(dir, asset.path, file))).digest('hex');
     // Under a "<type> <sha256> <path>\n" listing, this one file listed exactly like the two it replaces.
     const crafted = `${a}\nfile ${sha(b)} ${b}`;
@@ -410,7 +406,7 @@ describe('parity: what production ships is what staging tested', () => {
     expect(text(result, 'template-parity')).toMatch(/RetentionInDays: staging has 30, production 365/);
   });
 
-  it('accepts a declared per-stage number only at a sizing property, never at a port', () => {
+  it('accepts a per-stage setting only where the guardrail says it lands, never at a port', () => {
     const dir = copy();
     // logRetentionDays declares the pair (30, 365); a port taking that pair is not a sizing value.
     const ingress = (port: number) => ({
@@ -452,7 +448,7 @@ describe('parity: what production ships is what staging tested', () => {
     return dir;
   }
 
-  it('never accepts a string pair from the configuration (a free-form value could be a policy ARN)', () => {
+  it('never accepts a pair from a configuration key the guardrail does not list (a free-form value could be a policy ARN)', () => {
     const dir = policyPairCopy((config, [readOnly, admin]) => {
       config.staging.worker.schedules[0].payload.data = readOnly;
       config.production.worker.schedules[0].payload.data = admin;

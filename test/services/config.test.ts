@@ -36,9 +36,10 @@ describe('worker configuration', () => {
       VISIBILITY_TIMEOUT_SECONDS: '45',
       SHUTDOWN_TIMEOUT_SECONDS: '100',
       RECEIVE_WAIT_SECONDS: '0',
+      RETRY_DELAY_MAX_SECONDS: '1',
       ECS_AGENT_URI: 'http://169.254.170.2/api/abc',
     });
-    expect(config).toMatchObject({ concurrency: 8, jobTimeoutSeconds: 60, visibilityTimeoutSeconds: 45, shutdownTimeoutSeconds: 100, receiveWaitSeconds: 0, ecsAgentUri: 'http://169.254.170.2/api/abc' });
+    expect(config).toMatchObject({ concurrency: 8, jobTimeoutSeconds: 60, visibilityTimeoutSeconds: 45, shutdownTimeoutSeconds: 100, receiveWaitSeconds: 0, retryDelayMaxSeconds: 1, ecsAgentUri: 'http://169.254.170.2/api/abc' });
   });
 
   it.each([

@@ -2,11 +2,12 @@
 // process group of their own) and stopped as a terminal stops them: Ctrl-C is SIGINT to the whole
 // group; `kill PID` is SIGTERM (or SIGINT) to npm alone.
 import type { Server } from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startSqsEmulator, type SqsEmulator } from './helpers';
 import { freePort, killAllNpmRuns, npmRun, occupyPort, type NpmRun } from './npm-run';
 
-afterEach(killAllNpmRuns);
+// The tests run at once (own ports, own process groups); whatever a failed one left goes at the end.
+afterAll(killAllNpmRuns);
 
 async function startLocal(env: Record<string, string> = {}) {
   const ports = { PORT: String(await freePort()), LOCAL_SQS_PORT: String(await freePort()), LOCAL_EDGE_PORT: String(await freePort()) };
@@ -26,8 +27,8 @@ function jsonLines(run: NpmRun): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-describe('npm run local', () => {
-  it('runs the three tiers, and one Ctrl-C (SIGINT to the group) drains the job in flight and exits 0', async () => {
+describe.concurrent('npm run local', () => {
+  it('runs the three tiers, and one Ctrl-C (SIGINT to the group) drains the job in flight and exits 0', async ({ expect }) => {
     const { run, edgeUrl } = await startLocal();
     await run.waitForOutput(/\[local\] Ctrl-C stops everything/);
     expect(run.output().stdout).toContain(`[local] edge (cache)   ${edgeUrl}`);
@@ -47,7 +48,7 @@ describe('npm run local', () => {
 
     run.signalGroup('SIGINT');
 
-    expect(await run.exited).toBe(0);
+    expect(await run.exited, `${run.output().stdout}\n${run.output().stderr}`).toBe(0);
     expect(run.groupAlive()).toBe(false);
     const logs = jsonLines(run);
     expect(logs.some((line) => line.event === 'job.completed' && line.jobId === id)).toBe(true);
@@ -57,22 +58,22 @@ describe('npm run local', () => {
     expect(run.output().stdout.match(/\[local\] SIGINT: stopping/g)).toHaveLength(1);
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('stops everything and exits 0 on %s to the npm process alone', async (signal) => {
+  it.for(['SIGTERM', 'SIGINT'] as const)('stops everything and exits 0 on %s to the npm process alone', async (signal, { expect }) => {
     const { run } = await startLocal();
     await run.waitForOutput(/\[local\] Ctrl-C stops everything/);
 
     run.child.kill(signal);
 
-    expect(await run.exited).toBe(0);
+    expect(await run.exited, `${run.output().stdout}\n${run.output().stderr}`).toBe(0);
     // Nothing of the run is left behind (npm forwarded the signal; the services were stopped).
     expect(run.groupAlive()).toBe(false);
   });
 
-  it.each([
+  it.for([
     ['PORT', 'the API'],
     ['LOCAL_SQS_PORT', 'the SQS emulator'],
     ['LOCAL_EDGE_PORT', 'the edge cache'],
-  ])('exits 1 with one line naming the port and %s when %s cannot bind', async (variable) => {
+  ] as const)('exits 1 with one line naming the port and %s when %s cannot bind', async ([variable], { expect }) => {
     let taken: Server | undefined;
     try {
       taken = await occupyPort();
@@ -92,12 +93,14 @@ describe('npm run local', () => {
   });
 });
 
-describe('npm run api / npm run worker', () => {
+describe.concurrent('npm run api / npm run worker', () => {
   let emulator: SqsEmulator;
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+  });
   afterAll(async () => emulator?.stop());
 
-  it.each(['api', 'worker'] as const)('npm run %s exits 0 on SIGTERM after draining', async (service) => {
-    emulator ??= await startSqsEmulator();
+  it.for(['api', 'worker'] as const)('npm run %s exits 0 on SIGTERM after draining', async (service, { expect }) => {
     const { queueUrl } = await emulator.createQueueWithDlq(`npm-run-${service}`);
     const run = npmRun(service, { ...emulator.serviceEnv, QUEUE_URL: queueUrl, PORT: '0', HOST: '127.0.0.1', RECEIVE_WAIT_SECONDS: '1' });
     await run.waitForOutput(service === 'api' ? /"msg":"api.listening"/ : /"event":"worker.started"/);
@@ -108,7 +111,7 @@ describe('npm run api / npm run worker', () => {
     expect(run.output().stdout).toMatch(service === 'api' ? /"msg":"api.stopped"/ : /"event":"worker.stopped"/);
   });
 
-  it('npm run api exits 1 with one line naming the port and PORT when the port is taken', async () => {
+  it('npm run api exits 1 with one line naming the port and PORT when the port is taken', async ({ expect }) => {
     const taken = await occupyPort();
     try {
       const port = (taken.address() as { port: number }).port;

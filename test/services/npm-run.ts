@@ -78,16 +78,35 @@ export function killAllNpmRuns(): void {
   for (const run of started) if (run.groupAlive()) run.signalGroup('SIGKILL');
 }
 
-/** A port that was free a moment ago. */
+const handedOut = new Set<number>();
+
+/** A port that was free a moment ago, never the same twice in this process (tests run at once). */
 export async function freePort(): Promise<number> {
-  const server = await occupyPort();
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const server = await listenOnFreePort();
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
-/** Listens on a free port of 127.0.0.1 and keeps it (close the server when done). */
-export function occupyPort(): Promise<Server> {
+/** Listens on a free port of 127.0.0.1 and keeps it (close the server when done); not one handed out. */
+export async function occupyPort(): Promise<Server> {
+  for (;;) {
+    const server = await listenOnFreePort();
+    const { port } = server.address() as { port: number };
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return server;
+    }
+    server.close();
+  }
+}
+
+function listenOnFreePort(): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

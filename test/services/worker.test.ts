@@ -2,7 +2,7 @@
 // issue 3, and the job records of issue 12.
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   checksumJob,
   isEvent,
@@ -36,14 +36,15 @@ function workerEnv(queues: { queueUrl: string; dlqUrl: string }, extra: Record<s
 beforeAll(async () => {
   emulator = await startSqsEmulator();
 });
-afterEach(stopAllServices);
+// The tests run at once (each on its own queues, waiting mostly on SQS timing), so none stops
+// another's processes: they all go when the file is done.
 afterAll(async () => {
   await stopAllServices();
   await emulator?.stop();
 });
 
-describe('worker', () => {
-  it('processes a job posted to the API and deletes its message', async () => {
+describe.concurrent('worker', () => {
+  it('processes a job posted to the API and deletes its message', async ({ expect }) => {
     const queues = await freshQueues();
     const { baseUrl } = await startApi(emulator, { QUEUE_URL: queues.queueUrl });
     const worker = await startWorker(emulator, workerEnv(queues));
@@ -74,7 +75,7 @@ describe('worker', () => {
     }, 30_000, 'the message to be deleted');
   });
 
-  it('loses nothing when killed with SIGKILL mid-job: another worker completes it after the visibility timeout', async () => {
+  it('loses nothing when killed with SIGKILL mid-job: another worker completes it after the visibility timeout', async ({ expect }) => {
     const queues = await freshQueues();
     const env = workerEnv(queues, { VISIBILITY_TIMEOUT_SECONDS: '2' });
     const first = await startWorker(emulator, env);
@@ -102,7 +103,7 @@ describe('worker', () => {
     await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, 30_000, 'the duplicate deleted');
   });
 
-  it('drains on SIGTERM: finishes the job in flight, takes no new one, exits 0', async () => {
+  it('drains on SIGTERM: finishes the job in flight, takes no new one, exits 0', async ({ expect }) => {
     const queues = await freshQueues();
     const worker = await startWorker(emulator, workerEnv(queues, { CONCURRENCY: '2' }));
     await sendMessage(emulator.client, queues.queueUrl, checksumJob('in-flight', LONG_ROUNDS));
@@ -122,7 +123,7 @@ describe('worker', () => {
     expect(await queueDepth(emulator.client, queues.queueUrl)).toEqual({ visible: 1, inFlight: 0 });
   });
 
-  it('sends poison messages (not JSON, unknown type, schema failure) to the DLQ named by the redrive policy, with the reason', async () => {
+  it('sends poison messages (not JSON, unknown type, schema failure) to the DLQ named by the redrive policy, with the reason', async ({ expect }) => {
     const queues = await freshQueues();
     // No DLQ_URL: the worker reads the DLQ from the queue's RedrivePolicy at start.
     const worker = await startWorker(emulator, { QUEUE_URL: queues.queueUrl });
@@ -148,7 +149,7 @@ describe('worker', () => {
     expect(worker.logs.some(isEvent('job.started'))).toBe(false);
   });
 
-  it('without DLQ_URL, exits 1 naming the problem when the queue has no redrive policy', async () => {
+  it('without DLQ_URL, exits 1 naming the problem when the queue has no redrive policy', async ({ expect }) => {
     const { QueueUrl } = await emulator.client.send(new CreateQueueCommand({ QueueName: `worker-test-no-redrive-${++queueCount}` }));
     const worker = spawnService('worker', { ...emulator.serviceEnv, QUEUE_URL: QueueUrl! });
 
@@ -156,10 +157,10 @@ describe('worker', () => {
     expect(worker.logs.find(isEvent('config.invalid'))?.reason).toMatch(/^DLQ_URL is unset and the queue's redrive policy could not be read: .*has no redrive policy: set DLQ_URL/);
   });
 
-  it('leaves a failing job for retry until the redrive policy moves it to the DLQ, recording it dead-lettered on the last receive', async () => {
+  it('leaves a failing job for retry until the redrive policy moves it to the DLQ, recording it dead-lettered on the last receive', async ({ expect }) => {
     const queues = await freshQueues({ maxReceiveCount: 2 });
     // A 1 s timeout fails a 10,000,000-round chain every time.
-    const worker = await startWorker(emulator, workerEnv(queues, { JOB_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2' }));
+    const worker = await startWorker(emulator, workerEnv(queues, { JOB_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2', RETRY_DELAY_MAX_SECONDS: '1' }));
     await sendMessage(emulator.client, queues.queueUrl, checksumJob('always-times-out', 10_000_000));
 
     await waitFor(async () => (await queueDepth(emulator.client, queues.dlqUrl)).visible === 1, 60_000, 'the redrive to the DLQ');
@@ -172,7 +173,7 @@ describe('worker', () => {
     expect(await readJobRecord(emulator, 'always-times-out')).toMatchObject({ status: 'dead-lettered', attempts: 2, error: 'timed out after 1 s' });
   });
 
-  it('protects the task from scale-in through the ECS agent while a job runs', async () => {
+  it('protects the task from scale-in through the ECS agent while a job runs', async ({ expect }) => {
     const requests: unknown[] = [];
     const agent: Server = createServer((request: IncomingMessage, response) => {
       let body = '';

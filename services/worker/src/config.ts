@@ -27,6 +27,8 @@ export interface WorkerConfig {
   readonly maxReceiveCount: number;
   /** How long finished job records are kept (their TTL). */
   readonly resultRetentionDays: number;
+  /** A failed job is retried after 2^receiveCount seconds, at most this long. */
+  readonly retryDelayMaxSeconds: number;
   /** ECS agent endpoint for task scale-in protection; undefined outside ECS. */
   readonly ecsAgentUri: string | undefined;
 }
@@ -42,6 +44,7 @@ export const workerConfigDefaults = {
   receiveWaitSeconds: 20,
   maxReceiveCount: 3,
   resultRetentionDays: 7,
+  retryDelayMaxSeconds: 60,
 } as const;
 
 export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
@@ -69,6 +72,7 @@ export function parseWorkerConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     dataBucket: required(env, 'DATA_BUCKET', 'the S3 bucket of raw records and snapshots'),
     maxReceiveCount: integer(env, 'MAX_RECEIVE_COUNT', workerConfigDefaults.maxReceiveCount, 1, 1_000),
     resultRetentionDays: integer(env, 'RESULT_RETENTION_DAYS', workerConfigDefaults.resultRetentionDays, 1, 365),
+    retryDelayMaxSeconds: integer(env, 'RETRY_DELAY_MAX_SECONDS', workerConfigDefaults.retryDelayMaxSeconds, 0, 43_200),
     ecsAgentUri: optionalUrl(env, 'ECS_AGENT_URI'),
   };
 }

@@ -17,7 +17,6 @@ import { noTaskProtection, type TaskProtection } from './task-protection.js';
 
 const MAX_MESSAGES_PER_RECEIVE = 10; // the SQS maximum
 const MAX_RECEIVE_BACKOFF_MS = 20_000;
-const MAX_RETRY_DELAY_SECONDS = 60;
 
 export type ConsumerConfig = Pick<
   WorkerConfig,
@@ -29,6 +28,8 @@ export type ConsumerConfig = Pick<
   readonly receiveWaitSeconds?: number;
   /** The redrive's maxReceiveCount: a failure on that receive is recorded dead-lettered. @default none recorded */
   readonly maxReceiveCount?: number;
+  /** @default 60 */
+  readonly retryDelayMaxSeconds?: number;
 };
 
 export interface ConsumerOptions {
@@ -205,7 +206,7 @@ class QueueConsumer implements RunningConsumer {
       await this.record(() => this.jobStore?.fail(job.id, attempt, reason, last), job);
       // Left on the queue: visible again after a short backoff (at once if we are shutting down);
       // the redrive policy moves it to the DLQ after maxReceiveCount attempts.
-      const retryInSeconds = shuttingDown ? 0 : Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** receiveCount);
+      const retryInSeconds = shuttingDown ? 0 : Math.min(this.config.retryDelayMaxSeconds ?? workerConfigDefaults.retryDelayMaxSeconds, 2 ** receiveCount);
       this.logger.error('job.failed', {
         ...fields,
         durationMs: elapsedMs(startedAt),

@@ -58,4 +58,13 @@ describe('synth switches', () => {
     expect(creationStacks(new App(appProps()))).toEqual([]);
     expect(creationStacks(new App()).length).toBeGreaterThan(0); // what the switch saves
   });
+
+  it('writes no tree.json and no stack traces on metadata entries', () => {
+    const app = new App(appProps());
+    const stack = new Stack(app, 'S');
+    stack.node.addMetadata('test', 'value');
+    expect(stack.node.metadata.find((entry) => entry.type === 'test')?.trace).toBeUndefined();
+    const assembly = app.synth();
+    expect(assembly.tree()).toBeUndefined();
+  });
 });

@@ -206,7 +206,7 @@ class QueueConsumer implements RunningConsumer {
       await this.record(() => this.jobStore?.fail(job.id, attempt, reason, last), job);
       // Left on the queue: visible again after a short backoff (at once if we are shutting down);
       // the redrive policy moves it to the DLQ after maxReceiveCount attempts.
-      const retryInSeconds = shuttingDown ? 0 : Math.min(this.config.retryDelayMaxSeconds ?? workerConfigDefaults.retryDelayMaxSeconds, 2 ** receiveCount);
+      const retryInSeconds = shuttingDown ? 0 : this.retryDelay(receiveCount);
       this.logger.error('job.failed', {
         ...fields,
         durationMs: elapsedMs(startedAt),
@@ -216,6 +216,11 @@ class QueueConsumer implements RunningConsumer {
       });
       await this.changeVisibility(message, retryInSeconds);
     }
+  }
+
+  /** Seconds until a failed message is visible again: 2^receiveCount, at most retryDelayMaxSeconds. */
+  private retryDelay(receiveCount: number): number {
+    return Math.min(this.config.retryDelayMaxSeconds ?? workerConfigDefaults.retryDelayMaxSeconds, 2 ** receiveCount);
   }
 
   /**
@@ -231,7 +236,7 @@ class QueueConsumer implements RunningConsumer {
     } catch (error) {
       const receiveCount = Number(fields.receiveCount);
       this.logger.error('job.claim_failed', { ...fields, reason: errorMessage(error) });
-      await this.changeVisibility(message, Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** receiveCount));
+      await this.changeVisibility(message, this.retryDelay(receiveCount));
       return undefined;
     }
     if (claim.claimed) return claim.attempt;

@@ -45,8 +45,10 @@ interface Entry {
   revalidating?: Promise<unknown>;
 }
 
-// The viewer headers the default (uncached) behaviour's origin request policy forwards.
-const FORWARDED_HEADERS = ['accept', 'content-type', 'if-none-match', 'user-agent', 'content-length'];
+// The viewer headers the default (uncached) behaviour forwards. On AWS it uses the managed
+// AllViewerExceptHostHeader policy, which with caching disabled also forwards Authorization (the
+// bearer token of writes); only what the API reads is modelled here.
+const FORWARDED_HEADERS = ['accept', 'content-type', 'if-none-match', 'user-agent', 'content-length', 'authorization'];
 // Origin headers a proxy must not pass on (hop-by-hop) or recomputes.
 const DROPPED_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date', 'age']);
 const INVALIDATION_API = /^\/2020-05-31\/distribution\/([^/]+)\/invalidation(?:\/([^/?]+))?/;

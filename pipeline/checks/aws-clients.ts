@@ -4,6 +4,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 const created: { destroy(): void }[] = [];
@@ -27,6 +28,7 @@ export const awsClients = {
   cloudFront: lazy(() => new CloudFrontClient({})),
   ecs: lazy(() => new ECSClient({})),
   elbv2: lazy(() => new ElasticLoadBalancingV2Client({})),
+  s3: lazy(() => new S3Client({})),
 };
 
 /** Closes the clients' connections so the process can exit. */

@@ -27,6 +27,8 @@ export interface DeployConfig {
   readonly jobBudgetSeconds: number;
   readonly versionBudgetSeconds: number;
   readonly invalidationBudgetSeconds: number;
+  readonly dataBucket: string | undefined;
+  readonly freshnessBudgetSeconds: number;
 }
 
 export interface HealthConfig {
@@ -54,6 +56,8 @@ export function parseDeployConfig(settings: Settings): DeployConfig {
     jobBudgetSeconds: read.integer('JOB_BUDGET_SECONDS', 60, 1, 3_600),
     versionBudgetSeconds: read.integer('VERSION_BUDGET_SECONDS', 60, 0, 3_600),
     invalidationBudgetSeconds: read.integer('INVALIDATION_BUDGET_SECONDS', 600, 1, 3_600),
+    dataBucket: read.optional('DATA_BUCKET'),
+    freshnessBudgetSeconds: read.integer('FRESHNESS_BUDGET_SECONDS', 600, 1, 7_200),
   };
   read.throwProblems();
   return config;

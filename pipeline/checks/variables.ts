@@ -12,6 +12,8 @@ export const VARIABLES = {
   JOB_BUDGET_SECONDS: 'time allowed for the queue to drain after the test job is posted (default 60)',
   VERSION_BUDGET_SECONDS: 'time allowed for /v1/version to show EXPECTED_VERSION (default 60)',
   INVALIDATION_BUDGET_SECONDS: 'time allowed for the CloudFront invalidation to complete (default 600)',
+  DATA_BUCKET: 'the stage data bucket (stack output DataBucketName); unset, the data freshness check is skipped',
+  FRESHNESS_BUDGET_SECONDS: 'time allowed for a probe record to be searchable through the edge after an on-demand pipeline run (default 600)',
   CLUSTER_NAME: 'ECS cluster of the stage',
   API_SERVICE_NAME: 'ECS service name of the API tier',
   WORKER_SERVICE_NAME: 'ECS service name of the worker tier',
@@ -33,6 +35,8 @@ export const DEPLOY_VARIABLES: readonly VariableName[] = [
   'JOB_BUDGET_SECONDS',
   'VERSION_BUDGET_SECONDS',
   'INVALIDATION_BUDGET_SECONDS',
+  'DATA_BUCKET',
+  'FRESHNESS_BUDGET_SECONDS',
 ];
 
 /** The variables of `health`. */

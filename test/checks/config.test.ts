@@ -40,6 +40,8 @@ describe('deploy configuration', () => {
       jobBudgetSeconds: 60,
       versionBudgetSeconds: 60,
       invalidationBudgetSeconds: 600,
+      dataBucket: undefined,
+      freshnessBudgetSeconds: 600,
     });
   });
 

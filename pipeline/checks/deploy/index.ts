@@ -3,6 +3,8 @@ import { awsClients } from '../aws-clients.js';
 import type { Check } from '../check.js';
 import type { DeployConfig } from '../config.js';
 import { edgeHealthCheck } from '../edge-health.js';
+import { freshnessCheck } from './freshness.js';
+import { awsFreshnessActions } from './freshness-aws.js';
 import { cloudFrontInvalidations, invalidationCheck } from './invalidation.js';
 import { jobsCheck } from './jobs.js';
 import { latencyCheck } from './latency.js';
@@ -26,6 +28,12 @@ export function deployChecks(config: DeployConfig): Check[] {
       dlqUrl: config.dlqUrl,
       budgetSeconds: config.jobBudgetSeconds,
       queueDepth: () => sqsQueueDepth(awsClients.sqs()),
+    }),
+    freshnessCheck({
+      edgeUrl,
+      dataBucket: config.dataBucket,
+      budgetSeconds: config.freshnessBudgetSeconds,
+      actions: () => awsFreshnessActions(awsClients.s3(), awsClients.sqs(), config.dataBucket!, config.queueUrl),
     }),
   ];
 }

@@ -38,6 +38,12 @@ async function main(): Promise<void> {
     HOST: '127.0.0.1',
     // Search never touches the queue; the API only needs a well-formed URL to start.
     QUEUE_URL: 'http://127.0.0.1:9/000000000000/bench',
+    // Nor the job table; the snapshot load at start fails at once (closed port) and the seed is served.
+    JOBS_TABLE: 'bench',
+    DATA_BUCKET: 'bench',
+    AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
     AWS_REGION: 'us-east-1',
   });
   const body = await (await fetch(api.url + SEARCH_PATH)).text();

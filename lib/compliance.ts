@@ -5,7 +5,6 @@ import { IConstruct } from 'constructs';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { ApiService } from '../constructs/api-service';
 import { DataBucket } from '../constructs/data-bucket';
-import { JobStore } from '../constructs/job-store';
 import { EdgeCache } from '../constructs/edge-cache';
 import { QueueWorker } from '../constructs/queue-worker';
 
@@ -29,9 +28,7 @@ export interface StageFindings {
   readonly api: ApiService;
   readonly worker: QueueWorker;
   readonly cluster: ecs.Cluster;
-  readonly jobStore: JobStore;
   readonly data: DataBucket;
-  readonly jobStorePointInTimeRecovery: boolean;
   readonly customDomain: boolean;
 }
 
@@ -95,13 +92,6 @@ export function acknowledgeStageFindings(s: StageFindings): void {
     objects(DataBucket.SNAPSHOT_PREFIX),
     'The data pipeline writes a new snapshot per run and moves the pointer (s3:GetObject, s3:PutObject); snapshot ids are made at run time.',
   );
-  if (!s.jobStorePointInTimeRecovery) {
-    acknowledgeFinding(
-      s.jobStore.table,
-      'DDB3',
-      'Point-in-time recovery is configured per stage (data.pointInTimeRecovery) and on in production; these job records expire within days and a lost one only loses a result the caller can ask for again.',
-    );
-  }
 }
 
 /**

@@ -92,7 +92,6 @@ const dataSchema = z.object({
   reloadSeconds: z.number().int().min(1).max(3600),
   searchMaxAgeSeconds: z.number().int().min(0).max(86_400),
   searchStaleSeconds: z.number().int().min(0).max(86_400),
-  pointInTimeRecovery: z.boolean(),
   resultRetentionDays: z.number().int().min(1).max(365),
 });
 

@@ -124,10 +124,13 @@ export class DataProductStage extends Stage {
     const image = (service: 'api' | 'worker') =>
       ecs.ContainerImage.fromAsset(path.join(REPO_ROOT, 'services'), {
         file: `${service}/Dockerfile`,
-        exclude: ['*', `!${service}`, '!shared', '**/node_modules', '**/dist', 'shared/make-seed.ts'],
+        // services/README.md stays: it documents the build context.
+        exclude: ['*', `!${service}`, '!shared', '!README.md', '**/node_modules', '**/dist', 'shared/make-seed.ts'],
         buildArgs: props.imageBuildArgs,
       });
-    const jobStore = new JobStore(stack, 'Jobs', { pointInTimeRecovery: settings.data.pointInTimeRecovery });
+    // Point-in-time recovery in every stage: staging must deploy what production deploys (the
+    // guardrail's template parity), and on a table this small it costs cents.
+    const jobStore = new JobStore(stack, 'Jobs');
     const data = new DataBucket(stack, 'Data', { accessLogBucket: accessLogs.bucket });
     const freshness = new DatasetFreshness(settings);
 
@@ -234,9 +237,7 @@ export class DataProductStage extends Stage {
       api,
       worker,
       cluster,
-      jobStore,
       data,
-      jobStorePointInTimeRecovery: settings.data.pointInTimeRecovery,
       customDomain: domainName !== undefined,
     });
   }

@@ -124,8 +124,7 @@ export class DataProductStage extends Stage {
     const image = (service: 'api' | 'worker') =>
       ecs.ContainerImage.fromAsset(path.join(REPO_ROOT, 'services'), {
         file: `${service}/Dockerfile`,
-        // services/README.md stays: it documents the build context.
-        exclude: ['*', `!${service}`, '!shared', '!README.md', '**/node_modules', '**/dist', 'shared/make-seed.ts'],
+        exclude: ['*', `!${service}`, '!shared', '**/node_modules', '**/dist', 'shared/make-seed.ts'],
         buildArgs: props.imageBuildArgs,
       });
     // Point-in-time recovery in every stage: staging must deploy what production deploys (the

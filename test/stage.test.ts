@@ -123,8 +123,8 @@ describe('the stage', () => {
       shared: readdirSync(path.join(assembly.directory, source.directory, 'shared')).sort(),
     }));
     expect(images.sort((a, b) => a.dockerFile.localeCompare(b.dockerFile))).toEqual([
-      { dockerFile: 'api/Dockerfile', entries: ['.dockerignore', 'README.md', 'api', 'shared'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
-      { dockerFile: 'worker/Dockerfile', entries: ['.dockerignore', 'README.md', 'shared', 'worker'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
+      { dockerFile: 'api/Dockerfile', entries: ['.dockerignore', 'api', 'shared'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
+      { dockerFile: 'worker/Dockerfile', entries: ['.dockerignore', 'shared', 'worker'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
     ]);
   });
 });

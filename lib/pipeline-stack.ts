@@ -16,6 +16,13 @@ import { TOOLCHAIN } from './toolchain';
 /** The pipeline stack's name (the sign action's gate reads its deployed template). */
 export const PIPELINE_STACK_NAME = `${PROJECT}-pipeline`;
 
+/**
+ * The execution's id, a pipeline-level variable (CodePipeline user guide, "Variables
+ * reference": `#{codepipeline.PipelineExecutionId}`): the signature binds it, so an
+ * assembly signed in one execution does not verify in another.
+ */
+const PIPELINE_EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionId}';
+
 /** What the approved guardrail revision decides: the verifier, its rules and the compliance minimum. */
 export const GUARDRAIL_PATHS = ['pipeline/guardrail', 'pipeline/compliance'] as const;
 
@@ -102,7 +109,7 @@ export class ReleasePipelineStack extends Stack {
         `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- sign "$PWD/signed-assembly" --release "$RELEASE_COMMIT" --config "$PWD/cdk.json"`,
       ],
       primaryOutputDirectory: 'signed-assembly',
-      env: { RELEASE_COMMIT: commitId },
+      env: { RELEASE_COMMIT: commitId, PIPELINE_EXECUTION_ID: PIPELINE_EXECUTION_ID_VARIABLE },
       buildEnvironment: { environmentVariables: guardrailEnvironment(true) },
     });
 
@@ -141,7 +148,7 @@ export class ReleasePipelineStack extends Stack {
       commands: [
         `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- verify "$(readlink -f signed-assembly)" --release "$RELEASE_COMMIT" --report /tmp/guardrail-report.json`,
       ],
-      env: { RELEASE_COMMIT: commitId },
+      env: { RELEASE_COMMIT: commitId, PIPELINE_EXECUTION_ID: PIPELINE_EXECUTION_ID_VARIABLE },
       buildEnvironment: { environmentVariables: guardrailEnvironment(false) },
     });
     const preProduction: pipelines.Step[] = [

@@ -124,6 +124,17 @@ describe('the release pipeline', () => {
     expect(commands[0]).toMatch(/^git diff --quiet "\$APPROVED_REVISION" HEAD -- pipeline\/guardrail pipeline\/compliance \|\|/);
     expect(commands.findIndex((c) => c.includes('guardrail -- gate'))).toBeLessThan(commands.findIndex((c) => c.includes('guardrail -- sign')));
     expect(commands.at(-1)).toContain('--release "$RELEASE_COMMIT"');
+    // Sign and verify bind the same commit and execution.
+    for (const name of ['Sign']) {
+      const action = build.find((a) => a.Name === name)!;
+      const vars = JSON.parse(String(action.Configuration!.EnvironmentVariables));
+      expect(vars).toEqual(expect.arrayContaining([
+        { name: 'RELEASE_COMMIT', type: 'PLAINTEXT', value: '#{Source@example_br-fagq2.CommitId}' },
+        { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
+      ]));
+    }
+    const verifyAction = stages.find((s) => s.Name === 'Guardrail')!.Actions.find((a) => a.Name === 'GuardrailValidation')!;
+    expect(JSON.parse(String(verifyAction.Configuration!.EnvironmentVariables))).toContainEqual({ name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' });
   });
 
   it('updates itself, with the CLI versions pinned, and publishes assets in parallel', () => {

@@ -95,6 +95,17 @@ describe('the pipeline rehearsal', () => {
     expect(failures(results)).toEqual([expect.stringMatching(/^Production\/StagingHealthChecks: runs before the deploys of Production, which rolls back on failure/)]);
   });
 
+  it('fails an action that reads a stack output which only a later action publishes', () => {
+    const results = rehearseEdited('variable-later', (dir) => {
+      editJson(join(dir, 'Pipeline.template.json'), (template) => {
+        const { stages } = pipelineParts(template, 'StagingDeployChecks');
+        const check = stages.find((s) => s.Name === 'Staging').Actions.find((a: any) => a.Name === 'StagingDeployChecks');
+        check.Configuration.EnvironmentVariables = check.Configuration.EnvironmentVariables.replaceAll('PipelineStagingTiers', 'PipelineProductionTiers').replaceAll('A5A72282', '52F4A92E');
+      });
+    });
+    expect(failures(results)).toEqual([expect.stringMatching(/^Staging\/StagingDeployChecks: reads variables of PipelineProductionTiers52F4A92E, published later by Production\/Tiers.Deploy/)]);
+  });
+
   it('fails when the pipeline installs another publisher version than the one pinned here', () => {
     const results = rehearseEdited('publisher-version', (dir) => {
       const file = join(dir, 'Pipeline.template.json');

@@ -59,7 +59,8 @@ export function orderingProblems(model: PipelineModel): OrderingProblem[] {
 
   const publishers = new Map(actions.filter((a) => a.namespace).map((a) => [a.namespace!, a]));
   for (const action of actions) {
-    for (const namespace of variablesRead(action)) {
+    // `codepipeline` holds the pipeline-level variables (the execution id), set before any action runs.
+    for (const namespace of variablesRead(action).filter((n) => n !== 'codepipeline')) {
       const publisher = publishers.get(namespace);
       if (!publisher) problems.push({ action, problem: `reads variables of namespace ${namespace}, which no action publishes` });
       else if (!runsBefore(publisher, action)) problems.push({ action, problem: `reads variables of ${namespace}, published later by ${publisher.stage}/${publisher.name}` });

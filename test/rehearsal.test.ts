@@ -13,6 +13,8 @@ import { cdkJsonContext, REPO_ROOT } from './support/app';
 
 let workDir: string;
 let assembly: string;
+/** The tools' answers by content digest: a copy whose manifests did not change reuses them. */
+const cache = new Map<string, string>();
 
 beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'rehearsal-test-'));
@@ -28,7 +30,7 @@ function rehearseEdited(name: string, edit: (dir: string) => void): ActionResult
   const dir = join(workDir, name);
   cpSync(assembly, dir, { recursive: true });
   edit(dir);
-  return rehearse({ assemblyDir: dir, repoRoot: REPO_ROOT });
+  return rehearse({ assemblyDir: dir, repoRoot: REPO_ROOT, cache });
 }
 
 function editJson(file: string, edit: (json: any) => void): void {
@@ -48,7 +50,7 @@ const failures = (results: ActionResult[]) => results.filter((r) => r.status ===
 
 describe('the pipeline rehearsal', () => {
   it('passes the synthesized pipeline, with one result per action in release order, running the publisher and the CLI', () => {
-    const results = rehearse({ assemblyDir: assembly, repoRoot: REPO_ROOT });
+    const results = rehearse({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache });
     expect(failures(results)).toEqual([]);
     expect(results.map((r) => r.action.stage)).toEqual(expect.arrayContaining(['Source', 'Build', 'UpdatePipeline', 'Assets', 'Staging', 'Guardrail', 'Production']));
     const assets = results.filter((r) => r.action.stage === 'Assets');

@@ -1,6 +1,7 @@
 // What the rehearsal does with each action: run it here where it can (with the
 // exact tool versions the action installs), check it where it cannot, and say why.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PipelineAction, type PipelineModel, readTemplate } from './model.js';
@@ -77,8 +78,11 @@ function codeBuild(action: PipelineAction, model: PipelineModel, tools: Toolbox,
       continue;
     }
     if (/^cdk -a \. deploy /.test(command)) {
-      const cdk = spawnSync(join(tools.repoRoot, 'node_modules', '.bin', 'cdk'), ['-a', model.assemblyDir, 'ls'], { encoding: 'utf8', env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' } });
-      if (cdk.status !== 0) return result('FAIL', `the pinned aws-cdk CLI cannot read the assembly: ${tail(cdk.stderr)}`);
+      const error = cached(cache, `cdk-ls:${contentHash(join(model.assemblyDir, 'manifest.json'))}`, () => {
+        const cdk = spawnSync(join(tools.repoRoot, 'node_modules', '.bin', 'cdk'), ['-a', model.assemblyDir, 'ls'], { encoding: 'utf8', env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' } });
+        return cdk.status === 0 ? '' : tail(cdk.stderr);
+      });
+      if (error) return result('FAIL', `the pinned aws-cdk CLI cannot read the assembly: ${error}`);
       done.push('the pinned CLI reads the assembly (cdk ls); the deploy needs AWS');
       ran = true;
       continue;
@@ -116,15 +120,23 @@ function npmScripts(repoRoot: string): Record<string, string> {
   return JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts ?? {};
 }
 
-/** `cdk-assets ls` of one manifest with the installed (pinned) publisher, once per manifest. */
+/** `cdk-assets ls` of one manifest with the installed (pinned) publisher, once per manifest content. */
 function listAssets(manifest: string, tools: Toolbox, cache: Map<string, string>): { text: string; error?: string } {
-  const key = `ls:${manifest}`;
-  if (!cache.has(key)) {
+  const text = cached(cache, `ls:${contentHash(manifest)}`, () => {
     const run = spawnSync(join(tools.repoRoot, 'node_modules', '.bin', 'cdk-assets'), ['--path', manifest, 'ls'], { encoding: 'utf8' });
-    cache.set(key, run.status === 0 ? run.stdout : `\0${tail(run.stderr || run.stdout)}`);
-  }
-  const text = cache.get(key)!;
+    return run.status === 0 ? run.stdout : `\0${tail(run.stderr || run.stdout)}`;
+  });
   return text.startsWith('\0') ? { text: '', error: text.slice(1) } : { text };
+}
+
+/** A tool's answer depends only on what it reads: cache it by the content's digest. */
+function cached(cache: Map<string, string>, key: string, compute: () => string): string {
+  if (!cache.has(key)) cache.set(key, compute());
+  return cache.get(key)!;
+}
+
+function contentHash(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 function tail(text: string | null | undefined): string {

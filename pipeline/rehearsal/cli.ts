@@ -16,12 +16,14 @@ export interface RehearsalOptions {
   readonly guardrail?: boolean;
   /** The Synth action's commands ran in this CI run. */
   readonly synthRan?: boolean;
+  /** Answers of the tools, by the digest of what they read (shared across rehearsals of copies). */
+  readonly cache?: Map<string, string>;
 }
 
 /** Rehearses every action; the results in release order. */
 export function rehearse(options: RehearsalOptions): ActionResult[] {
   const model = readPipeline(resolve(options.assemblyDir));
-  const cache = new Map<string, string>();
+  const cache = options.cache ?? new Map<string, string>();
   const tools = { repoRoot: options.repoRoot, synthRan: options.synthRan ?? false };
   const problems = orderingProblems(model);
   const guardrailRuns = options.guardrail ? rehearseGuardrail(model, options.repoRoot) : [];

@@ -29,6 +29,7 @@ export interface DeployConfig {
   readonly invalidationBudgetSeconds: number;
   readonly dataBucket: string | undefined;
   readonly freshnessBudgetSeconds: number;
+  readonly apiToken: string | undefined;
 }
 
 export interface HealthConfig {
@@ -58,6 +59,7 @@ export function parseDeployConfig(settings: Settings): DeployConfig {
     invalidationBudgetSeconds: read.integer('INVALIDATION_BUDGET_SECONDS', 600, 1, 3_600),
     dataBucket: read.optional('DATA_BUCKET'),
     freshnessBudgetSeconds: read.integer('FRESHNESS_BUDGET_SECONDS', 600, 1, 7_200),
+    apiToken: read.optional('API_TOKEN'),
   };
   read.throwProblems();
   return config;

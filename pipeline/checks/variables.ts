@@ -13,6 +13,7 @@ export const VARIABLES = {
   VERSION_BUDGET_SECONDS: 'time allowed for /v1/version to show EXPECTED_VERSION (default 60)',
   INVALIDATION_BUDGET_SECONDS: 'time allowed for the CloudFront invalidation to complete (default 600)',
   DATA_BUCKET: 'the stage data bucket (stack output DataBucketName); unset, the data freshness check is skipped',
+  API_TOKEN: 'bearer token the jobs check posts its job with (a JWT of the stage OIDC issuer; unset for a local stack without API_TOKENS)',
   FRESHNESS_BUDGET_SECONDS: 'time allowed for a probe record to be searchable through the edge after an on-demand pipeline run (default 600)',
   CLUSTER_NAME: 'ECS cluster of the stage',
   API_SERVICE_NAME: 'ECS service name of the API tier',
@@ -37,6 +38,7 @@ export const DEPLOY_VARIABLES: readonly VariableName[] = [
   'INVALIDATION_BUDGET_SECONDS',
   'DATA_BUCKET',
   'FRESHNESS_BUDGET_SECONDS',
+  'API_TOKEN',
 ];
 
 /** The variables of `health`. */

@@ -42,6 +42,7 @@ describe('deploy configuration', () => {
       invalidationBudgetSeconds: 600,
       dataBucket: undefined,
       freshnessBudgetSeconds: 600,
+      apiToken: undefined,
     });
   });
 

@@ -12,6 +12,7 @@ let api: Server;
 let edgeUrl: string;
 let jobsStatus = 202;
 const postedBodies: unknown[] = [];
+const postedAuthorizations: Array<string | undefined> = [];
 
 beforeAll(async () => {
   api = createServer((request, response) => {
@@ -19,6 +20,7 @@ beforeAll(async () => {
     request.on('data', (chunk: Buffer) => (body += chunk));
     request.on('end', () => {
       postedBodies.push(JSON.parse(body));
+      postedAuthorizations.push(request.headers.authorization);
       response.writeHead(jobsStatus, { 'content-type': 'application/json' });
       response.end(jobsStatus === 202 ? '{"id":"job-1"}' : '{"error":"queue_unavailable"}');
     });
@@ -43,6 +45,13 @@ describe('jobsCheck', () => {
     const outcome = await run([1, 1, 0, 0], [3]);
     expect(postedBodies).toEqual([{ type: 'checksum', payload: { data: expect.stringMatching(/^deploy-check /), rounds: 1 } }]);
     expect(outcome).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/^job job-1 posted; queue empty after .*; DLQ unchanged at 3$/) });
+  });
+
+  it('posts with the bearer token when one is given (writes are authenticated), and without one otherwise', async () => {
+    postedAuthorizations.length = 0;
+    await jobsCheck({ edgeUrl, queueUrl: QUEUE_URL, dlqUrl: DLQ_URL, budgetSeconds: 1, pollIntervalMs: 5, queueDepth: counters([0], [0]), apiToken: 'jwt-abc' }).run();
+    await run([0], [0]);
+    expect(postedAuthorizations).toEqual(['Bearer jwt-abc', undefined]);
   });
 
   it('does not take one empty read of the approximate counters for a drained queue', async () => {

@@ -28,6 +28,7 @@ export function deployChecks(config: DeployConfig): Check[] {
       dlqUrl: config.dlqUrl,
       budgetSeconds: config.jobBudgetSeconds,
       queueDepth: () => sqsQueueDepth(awsClients.sqs()),
+      apiToken: config.apiToken,
     }),
     freshnessCheck({
       edgeUrl,

@@ -19,6 +19,11 @@ export interface JobsCheckOptions {
   readonly dlqUrl: string;
   readonly budgetSeconds: number;
   readonly queueDepth: () => QueueDepthReader;
+  /**
+   * Bearer token of POST /v1/jobs (writes are authenticated: a JWT of the stage's OIDC issuer).
+   * @default none (a local stack without API_TOKENS)
+   */
+  readonly apiToken?: string;
   /** @default 1000 */
   readonly pollIntervalMs?: number;
 }
@@ -33,7 +38,7 @@ export function jobsCheck(options: JobsCheckOptions): Check {
       const url = `${options.edgeUrl}/v1/jobs`;
       const posted = await request(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(options.apiToken && { authorization: `Bearer ${options.apiToken}` }) },
         body: JSON.stringify(testJob()),
       });
       if (posted.status !== 202) return fail(`POST ${url} → ${posted.status}, expected 202: ${posted.body.slice(0, 200)}`);

@@ -22,6 +22,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SAMPLES = Number(process.env.BENCH_FRESHNESS_SAMPLES ?? 5);
 const repo = join(__dirname, '..');
 
+/** Worker events counted over the run (a busy or failed claim would show in the tail latency). */
+const events = new Map<string, number>();
+
 function startService(name: 'api' | 'worker', env: Record<string, string>, ready: string): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'services', name, 'src', 'main.ts')], {
     env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
@@ -31,6 +34,7 @@ function startService(name: 'api' | 'worker', env: Record<string, string>, ready
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (text) => {
       const line = JSON.parse(text) as Record<string, unknown>;
+      if (typeof line.event === 'string') events.set(line.event, (events.get(line.event) ?? 0) + 1);
       if (line.msg === ready || line.event === ready) resolve({ child, line });
     });
     child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   console.log(`bench:data  job POST → succeeded, ${RATE} jobs/s for ${SECONDS} s (${jobs.length} jobs, through the local edge)`);
   console.log(`  p50 ${percentile(latencies, 50)} ms   p99 ${percentile(latencies, 99)} ms   max ${latencies.at(-1)} ms`);
+  console.log(`  worker events: ${[...events].map(([event, count]) => `${event} ${count}`).join(', ')}`);
 
   // 2. Record added → visible through the edge (on-demand pipeline run).
   const s3 = new S3Client({ region: 'us-east-1', endpoint: aws.sdkEnv.AWS_ENDPOINT_URL_S3, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });

@@ -25,6 +25,8 @@ export interface NetworkProps {
 export class Network extends Construct {
   /** The VPC. */
   public readonly vpc: ec2.Vpc;
+  /** The VPC's address range, literal (rule checkers cannot read the VPC's CidrBlock token). */
+  public readonly cidr: string;
   /** The subnets where tasks and the internal load balancer run. */
   public readonly workloadSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
   /** The attachment of the VPC's internet gateway (what a CloudFront VPC origin waits for). */
@@ -38,6 +40,7 @@ export class Network extends Construct {
 
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention: props.flowLogRetention });
     const cidr = props.cidr ?? '10.0.0.0/16';
+    this.cidr = cidr;
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(cidr),
       availabilityZones: props.availabilityZones,

@@ -25,7 +25,7 @@ export function defineApp(app: App, appVersion: string): DefinedApp {
   addComplianceChecks(app);
   const sandbox = String(app.node.tryGetContext(SANDBOX_CONTEXT_KEY) ?? 'false') === 'true';
   if (sandbox) {
-    const common = { appVersion, pipelineAccount: config.pipeline.account, imageBuildArgs: { NODE_IMAGE: config.pipeline.baseImage } };
+    const common = { appVersion, pipelineAccount: config.pipeline.account, imageBuildArgs: { NODE_IMAGE: config.pipeline.baseImage }, latencyBudgetMs: config.pipeline.latencyBudgetMs };
     return {
       staging: new DataProductStage(app, 'Staging', { ...common, settings: config.staging }),
       production: new DataProductStage(app, 'Production', { ...common, settings: config.production }),

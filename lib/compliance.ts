@@ -106,3 +106,24 @@ export function acknowledgeProbeAccess(role: IConstruct, data: DataBucket): void
     'The freshness deploy check puts and deletes probe records (fresh random names) under raw/_probe/ only, where no user query finds them.',
   );
 }
+
+/** The findings of the API's progressive delivery (constructs/api-service.ts), each with its reason. */
+export function acknowledgeProgressiveDeliveryFindings(api: ApiService): void {
+  const hook = api.testTrafficHook;
+  if (!hook) return;
+  acknowledgeFinding(
+    api.service.node.findChild('AlternateTargetRole'),
+    'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
+    'The AWS-maintained policy ECS documents for its blue/green infrastructure role (moving listener rules between the two target groups); it follows the ECS feature as it changes, which a copy would not.',
+  );
+  acknowledgeFinding(
+    hook.function.role!,
+    'IAM5[Resource::*]',
+    'A function in a VPC manages its network interfaces (ec2:CreateNetworkInterface, Describe*, Delete*, Assign/UnassignPrivateIpAddresses), which support no resource-level permission: what AWSLambdaVPCAccessExecutionRole grants, without its logs on every group.',
+  );
+  acknowledgeFinding(
+    hook.function,
+    'L1',
+    'The release checks run on the Node.js major of .nvmrc, the runtime the project and its tests use (lib/node-version.ts); it moves with .nvmrc.',
+  );
+}

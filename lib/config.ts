@@ -35,6 +35,25 @@ const cpu = z
   .number()
   .refine((c) => (FARGATE_CPU as readonly number[]).includes(c), { message: `expected a Fargate CPU value: ${FARGATE_CPU.join(', ')}` });
 
+// How a release of the API reaches users (README "Releasing the API"). The traffic step is read by
+// CANARY (the share first sent to the new version, and how long it serves it alone) and LINEAR (the
+// share added at each step, and the wait between steps); both stages carry every key.
+const deploymentSchema = z
+  .object({
+    strategy: z.enum(['ROLLING', 'BLUE_GREEN', 'CANARY', 'LINEAR']),
+    bakeMinutes: z.number().int().min(0).max(1440),
+    trafficStepPercent: z.number().min(0.1).max(100),
+    trafficStepMinutes: z.number().int().min(0).max(1440),
+  })
+  .refine((d) => Number.isInteger(Math.round(d.trafficStepPercent * 10)) && Math.abs(d.trafficStepPercent * 10 - Math.round(d.trafficStepPercent * 10)) < 1e-9, {
+    message: 'expected a multiple of 0.1 (ECS traffic shift steps)',
+    path: ['trafficStepPercent'],
+  })
+  .refine((d) => d.strategy !== 'LINEAR' || d.trafficStepPercent >= 3, {
+    message: 'expected at least 3 for LINEAR (ECS linear steps are 3 to 100 %)',
+    path: ['trafficStepPercent'],
+  });
+
 const apiSchema = z.intersection(
   scaling(1),
   z.object({
@@ -42,6 +61,7 @@ const apiSchema = z.intersection(
     memoryMiB: positiveInt,
     cpuTargetPercent: z.number().int().min(10).max(90),
     requestsPerTargetPerMinute: positiveInt,
+    deployment: deploymentSchema,
   }),
 );
 
@@ -138,6 +158,7 @@ export type AppConfig = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type PipelineConfig = z.infer<typeof pipelineSchema>;
 export type ApiSizing = z.infer<typeof apiSchema>;
+export type ApiDeploymentSettings = z.infer<typeof deploymentSchema>;
 export type WorkerSizing = z.infer<typeof workerSchema>;
 export type EdgeSettings = z.infer<typeof edgeSchema>;
 export type AlarmThresholds = z.infer<typeof alarmsSchema>;

@@ -130,7 +130,7 @@ export class ReleasePipelineStack extends Stack {
       },
     });
 
-    const stageProps = { appVersion: props.appVersion, pipelineAccount: settings.account, imageBuildArgs: { NODE_IMAGE: settings.baseImage } };
+    const stageProps = { appVersion: props.appVersion, pipelineAccount: settings.account, imageBuildArgs: { NODE_IMAGE: settings.baseImage }, latencyBudgetMs: settings.latencyBudgetMs };
     this.staging = new DataProductStage(this, 'Staging', { ...stageProps, settings: config.staging });
     this.production = new DataProductStage(this, 'Production', { ...stageProps, settings: config.production });
 

@@ -6,16 +6,18 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
-import { ApiService } from '../constructs/api-service';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ApiDeployment, ApiReleaseChecks, ApiService } from '../constructs/api-service';
 import { DataBucket } from '../constructs/data-bucket';
 import { JobStore } from '../constructs/job-store';
 import { EdgeCache } from '../constructs/edge-cache';
 import { EdgeWebAcl } from '../constructs/edge-web-acl';
 import { Network } from '../constructs/network';
 import { QueueWorker } from '../constructs/queue-worker';
-import { EnvironmentConfig } from './config';
+import { ApiDeploymentSettings, EnvironmentConfig } from './config';
+import { NODE_MAJOR } from './node-version';
 import { DatasetFreshness } from './dataset-freshness';
-import { acknowledgeStageFindings } from './compliance';
+import { acknowledgeProgressiveDeliveryFindings, acknowledgeStageFindings } from './compliance';
 import { TiersDashboard } from './dashboard';
 import { DeployChecksRole } from './deploy-checks-role';
 import { PROJECT, tag, TIER_IDS } from './tiers';
@@ -53,6 +55,8 @@ export interface DataProductStageProps extends StageProps {
    * @default - the Dockerfiles' defaults
    */
   readonly imageBuildArgs?: Record<string, string>;
+  /** The p95 search latency budget of the release checks (configuration's pipeline.latencyBudgetMs). */
+  readonly latencyBudgetMs: number;
 }
 
 /** The CfnOutputs of a stage that the release pipeline's checks read. */
@@ -167,6 +171,7 @@ export class DataProductStage extends Stage {
       image: image('api'),
       ingressPrefixListId: settings.cloudFrontPrefixListId,
       accessLogBucket: accessLogs.bucket,
+      vpcCidr: network.cidr,
       minTasks: settings.api.minTasks,
       maxTasks: settings.api.maxTasks,
       cpu: settings.api.cpu,
@@ -176,6 +181,11 @@ export class DataProductStage extends Stage {
       logRetention: retention,
       rollback5xxPercent: settings.alarms.api5xxPercent,
       rollbackP99Latency: Duration.millis(settings.alarms.apiP99LatencyMs),
+      deployment: apiDeployment(settings.api.deployment, {
+        expectedVersion: props.appVersion,
+        latencyBudget: Duration.millis(props.latencyBudgetMs),
+        runtime: new lambda.Runtime(`nodejs${NODE_MAJOR}.x`, lambda.RuntimeFamily.NODEJS),
+      }),
       environment: {
         QUEUE_URL: worker.queue.queueUrl,
         APP_VERSION: props.appVersion,
@@ -230,6 +240,7 @@ export class DataProductStage extends Stage {
     new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker, data });
     this.checksRoleArn = DeployChecksRole.arnFor(settings.account, checksRoleName);
 
+    acknowledgeProgressiveDeliveryFindings(api);
     acknowledgeStageFindings({
       accessLogs,
       edge,
@@ -240,4 +251,17 @@ export class DataProductStage extends Stage {
       customDomain: domainName !== undefined,
     });
   }
+}
+
+/** The API's deployment from its configuration: the traffic step is read by CANARY and LINEAR only. */
+export function apiDeployment(settings: ApiDeploymentSettings, releaseChecks: ApiReleaseChecks): ApiDeployment {
+  const strategy = ecs.DeploymentStrategy[settings.strategy];
+  if (strategy === ecs.DeploymentStrategy.ROLLING) return { strategy };
+  const shifts = strategy === ecs.DeploymentStrategy.CANARY || strategy === ecs.DeploymentStrategy.LINEAR;
+  return {
+    strategy,
+    bakeTime: Duration.minutes(settings.bakeMinutes),
+    trafficShift: shifts ? { stepPercent: settings.trafficStepPercent, stepBakeTime: Duration.minutes(settings.trafficStepMinutes) } : undefined,
+    releaseChecks,
+  };
 }

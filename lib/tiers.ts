@@ -14,7 +14,12 @@ export const TIER_IDS = {
  * Resource types left untagged: aws-cdk-lib tags them, but the CloudFormation
  * schemas of cfn-lint 1.51 (our external validator) reject Tags on them.
  */
-const UNTAGGED_TYPES = ['AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::CloudWatch::Dashboard', 'AWS::ElasticLoadBalancingV2::Listener'];
+const UNTAGGED_TYPES = [
+  'AWS::ApplicationAutoScaling::ScalableTarget',
+  'AWS::CloudWatch::Dashboard',
+  'AWS::ElasticLoadBalancingV2::Listener',
+  'AWS::ElasticLoadBalancingV2::ListenerRule',
+];
 
 /** Tags every taggable resource under `scope`. */
 export function tag(scope: IConstruct, key: string, value: string): void {

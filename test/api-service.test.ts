@@ -65,7 +65,8 @@ describe('ApiService', () => {
         Alarms: {
           Enable: true,
           Rollback: true,
-          AlarmNames: ['Production-Tiers-api-id6pe9zboa-5xx-rate', 'Production-Tiers-api-id6pe9zboa-p99-latency'],
+          // Both target groups' alarms (test/progressive-delivery.test.ts).
+          AlarmNames: Match.arrayWith(['Production-Tiers-api-id6pe9zboa-5xx-rate', 'Production-Tiers-api-id6pe9zboa-p99-latency']),
         },
       }),
     });

@@ -71,6 +71,10 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/raw/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource',
         'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/snapshots/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource',
         'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/raw/_probe/*] @ Tiers/DeployChecks/Role/DefaultPolicy/Resource',
+        // Progressive delivery of the API (both stages deploy blue/green or canary).
+        'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers] @ Tiers/api-id6pe9zboa/Service/AlternateTargetRole/Resource',
+        'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/api-id6pe9zboa/ReleaseChecks/Role/DefaultPolicy/Resource',
+        'AwsSolutions::AwsSolutions-L1 @ Tiers/api-id6pe9zboa/ReleaseChecks/Function/Resource',
       ].sort();
     expect(acknowledgedIn('Staging')).toEqual(expected('222222222222'));
     expect(acknowledgedIn('Production')).toEqual(expected('333333333333'));

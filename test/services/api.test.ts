@@ -166,7 +166,7 @@ describe('api', () => {
     await expectQueueEmpty();
   });
 
-  it('answers 503 with Retry-After when the queue is unreachable, and leaves no job record', async () => {
+  it('answers 503 with Retry-After when the queue is unreachable, and never shows the job', async () => {
     // A second API whose SQS endpoint is a closed port.
     const { baseUrl: brokenUrl, api: broken } = await startApi(
       { ...emulator, serviceEnv: { ...emulator.serviceEnv, AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9' } },
@@ -181,7 +181,10 @@ describe('api', () => {
     expect(response.headers.get('retry-after')).toBe('5');
     expect(await response.json()).toEqual({ error: 'queue_unavailable', message: expect.any(String) });
     const { jobId } = await broken.waitForLog(isEvent('enqueue failed'));
-    expect(await emulator.dynamodb.send(new GetItemCommand({ TableName: emulator.serviceEnv.JOBS_TABLE!, Key: { id: { S: String(jobId) } } }))).not.toHaveProperty('Item');
+    // Written before the send, never moved on: `accepted`, which GET does not show.
+    const { Item } = await emulator.dynamodb.send(new GetItemCommand({ TableName: emulator.serviceEnv.JOBS_TABLE!, Key: { id: { S: String(jobId) } } }));
+    expect(Item?.status).toEqual({ S: 'accepted' });
+    expect((await fetch(`${brokenUrl}/v1/jobs/${String(jobId)}`)).status).toBe(404);
   });
 
   it('logs one JSON line per request with a request id', async () => {

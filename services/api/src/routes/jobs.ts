@@ -13,7 +13,7 @@ const RETRY_AFTER_SECONDS = 5;
 /** What GET /v1/jobs/{id} reads. */
 export type JobReader = Pick<JobStore, 'view'>;
 /** What POST /v1/jobs writes. */
-export type JobWriter = Pick<JobStore, 'accept' | 'markQueued' | 'discard'>;
+export type JobWriter = Pick<JobStore, 'accept' | 'markQueued'>;
 
 export interface JobRouteDependencies {
   readonly queue: JobQueue;
@@ -49,8 +49,9 @@ export function jobRoutes(app: FastifyInstance, { queue, store, authenticate }: 
       return sendError(reply, 413, { error: 'payload_too_large', message: 'the job is larger than 256 KiB' });
     }
     // accepted → send → queued: see services/shared/job-store.ts for why no transaction is needed.
+    let accepted;
     try {
-      await store.accept(job);
+      accepted = await store.accept(job);
     } catch (error) {
       request.log.warn({ err: error, jobId: job.id }, 'job record failed');
       return unavailable(reply, 'store_unavailable', 'the job store is unavailable, retry later');
@@ -58,12 +59,12 @@ export function jobRoutes(app: FastifyInstance, { queue, store, authenticate }: 
     try {
       await queue.enqueue(job);
     } catch (error) {
+      // The record stays `accepted`: never shown (GET answers 404), expired by its TTL.
       request.log.warn({ err: error, jobId: job.id }, 'enqueue failed');
-      await store.discard(job.id).catch(() => undefined);
       return unavailable(reply, 'queue_unavailable', 'the job queue is unavailable, retry later');
     }
     // Sent: a failure here only delays `queued` until the worker writes `running`.
-    await store.markQueued(job.id).catch((error: unknown) => request.log.warn({ err: error, jobId: job.id }, 'mark queued failed'));
+    await store.markQueued(accepted).catch((error: unknown) => request.log.warn({ err: error, jobId: job.id }, 'mark queued failed'));
     request.log.info({ jobId: job.id, type: job.type }, 'job enqueued');
     return reply.code(202).header('location', `/v1/jobs/${job.id}`).send({ id: job.id });
   });

@@ -30,6 +30,7 @@ export class DataBucket extends Construct {
   static readonly PROBE_PREFIX = 'raw/_probe/';
   static readonly SNAPSHOT_PREFIX = 'snapshots/';
   static readonly BUILT_PREFIX = 'snapshots/built/';
+  static readonly POINTER_KEY = 'snapshots/current.json';
 
   /** The bucket. */
   public readonly bucket: s3.Bucket;
@@ -53,6 +54,7 @@ export class DataBucket extends Construct {
 
   /** The API: reads the pointer and snapshots; nothing else. */
   grantReadSnapshots(grantee: iam.IGrantable): void {
+    this.allowList(grantee, [DataBucket.POINTER_KEY]);
     this.allow(grantee, ['s3:GetObject'], `${DataBucket.SNAPSHOT_PREFIX}*`);
   }
 
@@ -61,13 +63,7 @@ export class DataBucket extends Construct {
    * and the pointer.
    */
   grantRebuild(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${DataBucket.RAW_PREFIX}*`] } },
-      }),
-    );
+    this.allowList(grantee, [`${DataBucket.RAW_PREFIX}*`, DataBucket.POINTER_KEY]);
     this.allow(grantee, ['s3:GetObject'], `${DataBucket.RAW_PREFIX}*`);
     this.allow(grantee, ['s3:GetObject', 's3:PutObject'], `${DataBucket.SNAPSHOT_PREFIX}*`);
   }
@@ -75,6 +71,20 @@ export class DataBucket extends Construct {
   /** The deploy checks: add and remove probe records (which no user query finds); nothing else. */
   grantProbes(grantee: iam.IGrantable): void {
     this.allow(grantee, ['s3:PutObject', 's3:DeleteObject'], `${DataBucket.PROBE_PREFIX}*`);
+  }
+
+  /**
+   * Listing under these prefixes only. Whether the pointer exists is asked by listing its key:
+   * without s3:ListBucket a GetObject of a missing key answers 403, not 404.
+   */
+  private allowList(grantee: iam.IGrantable, prefixes: string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': prefixes } },
+      }),
+    );
   }
 
   private allow(grantee: iam.IGrantable, actions: string[], keyPattern: string): void {

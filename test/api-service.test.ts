@@ -100,11 +100,14 @@ describe('ApiService', () => {
     expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
       ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
       ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      's3:ListBucket',
       's3:GetObject',
     ]);
+    // It may list only the pointer's key (to tell a missing pointer from a denied read).
+    expect(statements[2].Condition).toEqual({ StringLike: { 's3:prefix': ['snapshots/current.json'] } });
     expect(statements[0].Resource['Fn::GetAtt'][0]).toMatch(/^workersskbsaupQueue/);
     expect(JSON.stringify(statements[1].Resource)).toMatch(/JobsTable/);
-    expect(JSON.stringify(statements[2].Resource)).toMatch(/DataBucket.*\/snapshots\/\*/);
+    expect(JSON.stringify(statements[3].Resource)).toMatch(/DataBucket.*\/snapshots\/\*/);
   });
 
   it('turns on Container Insights for the cluster', () => {

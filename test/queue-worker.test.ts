@@ -97,7 +97,7 @@ describe('QueueWorker', () => {
       's3:GetObject',
       ['s3:GetObject', 's3:PutObject'],
     ]);
-    expect(JSON.stringify(statements[4])).toContain('"s3:prefix":["raw/*"]');
+    expect(JSON.stringify(statements[4])).toContain('"s3:prefix":["raw/*","snapshots/current.json"]');
     expect(JSON.stringify(statements[5].Resource)).toMatch(/\/raw\/\*/);
     expect(JSON.stringify(statements[6].Resource)).toMatch(/\/snapshots\/\*/);
     expect(JSON.stringify(statements[0].Resource)).toMatch(/workersskbsaupQueue/);

@@ -115,7 +115,14 @@ export class DataBucket {
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
   }
 
+  /**
+   * The pointer, or undefined before the first pipeline run. Listed first: without s3:ListBucket,
+   * S3 answers a GetObject of a missing key 403, not 404 (GetObject API reference), and the roles
+   * may list only this key (and raw/), never the whole bucket.
+   */
   async pointer(): Promise<SnapshotPointer | undefined> {
+    const listed = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: POINTER_KEY, MaxKeys: 1 }));
+    if (!listed.Contents?.some((object) => object.Key === POINTER_KEY)) return undefined;
     const text = await this.getText(POINTER_KEY);
     return text === undefined ? undefined : (JSON.parse(text) as SnapshotPointer);
   }

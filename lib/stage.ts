@@ -69,6 +69,8 @@ export interface DataProductOutputs {
   readonly apiServiceName: CfnOutput;
   readonly workerServiceName: CfnOutput;
   readonly apiTargetGroupArn: CfnOutput;
+  /** The second target group of a progressive (blue/green, canary, linear) API deployment. */
+  readonly apiAlternateTargetGroupArn?: CfnOutput;
   readonly dataBucketName: CfnOutput;
   readonly jobsTableName: CfnOutput;
   readonly freshnessBudgetSeconds: CfnOutput;
@@ -231,6 +233,10 @@ export class DataProductStage extends Stage {
       apiServiceName: output('ApiServiceName', api.service.serviceName, 'ECS service of the API tier'),
       workerServiceName: output('WorkerServiceName', worker.service.serviceName, 'ECS service of the worker tier'),
       apiTargetGroupArn: output('ApiTargetGroupArn', api.targetGroup.targetGroupArn, 'Target group of the API tasks'),
+      // Absent for a rolling API: then only one group ever holds tasks.
+      ...(api.alternateTargetGroup && {
+        apiAlternateTargetGroupArn: output('ApiAlternateTargetGroupArn', api.alternateTargetGroup.targetGroupArn, 'Second target group of the API tasks (blue/green)'),
+      }),
       dataBucketName: output('DataBucketName', data.bucket.bucketName, 'Data bucket: raw records (raw/), snapshots (snapshots/)'),
       jobsTableName: output('JobsTableName', jobStore.table.tableName, 'DynamoDB table of job records'),
       freshnessBudgetSeconds: output('FreshnessBudgetSeconds', String(freshness.budgetSeconds), 'A record added is searchable through the edge within this'),

@@ -41,6 +41,8 @@ export interface HealthConfig {
   readonly apiServiceName: string | undefined;
   readonly workerServiceName: string | undefined;
   readonly apiTargetGroupArn: string | undefined;
+  /** The second target group of a blue/green, canary or linear API; undefined for a rolling one. */
+  readonly apiAlternateTargetGroupArn: string | undefined;
   readonly rolloutTimeoutMinutes: number;
 }
 
@@ -74,6 +76,7 @@ export function parseHealthConfig(settings: Settings, allowMissing: boolean): He
     apiServiceName: read.string('API_SERVICE_NAME'),
     workerServiceName: read.string('WORKER_SERVICE_NAME'),
     apiTargetGroupArn: read.targetGroupArn('API_TARGET_GROUP_ARN'),
+    apiAlternateTargetGroupArn: read.optionalTargetGroupArn('API_ALTERNATE_TARGET_GROUP_ARN'),
     rolloutTimeoutMinutes: read.integer('ROLLOUT_TIMEOUT_MINUTES', 30, 1, 1_440),
   };
   read.throwProblems();
@@ -119,7 +122,14 @@ class SettingsReader {
   }
 
   targetGroupArn(name: VariableName): string | undefined {
-    const value = this.string(name);
+    return this.checkTargetGroupArn(name, this.string(name));
+  }
+
+  optionalTargetGroupArn(name: VariableName): string | undefined {
+    return this.checkTargetGroupArn(name, this.optional(name));
+  }
+
+  private checkTargetGroupArn(name: VariableName, value: string | undefined): string | undefined {
     if (value !== undefined && !/^arn:aws[\w-]*:elasticloadbalancing:[\w-]+:\d{12}:targetgroup\/.+/.test(value)) {
       this.problems.push(`${name} must be a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/...), got "${value}"`);
     }

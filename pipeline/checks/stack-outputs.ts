@@ -15,6 +15,7 @@ export const OUTPUT_VARIABLES: Readonly<Record<string, VariableName>> = {
   ApiServiceName: 'API_SERVICE_NAME',
   WorkerServiceName: 'WORKER_SERVICE_NAME',
   ApiTargetGroupArn: 'API_TARGET_GROUP_ARN',
+  ApiAlternateTargetGroupArn: 'API_ALTERNATE_TARGET_GROUP_ARN',
   DataBucketName: 'DATA_BUCKET',
 };
 

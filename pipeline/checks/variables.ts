@@ -19,6 +19,7 @@ export const VARIABLES = {
   API_SERVICE_NAME: 'ECS service name of the API tier',
   WORKER_SERVICE_NAME: 'ECS service name of the worker tier',
   API_TARGET_GROUP_ARN: 'ARN of the load balancer target group of the API tier',
+  API_ALTERNATE_TARGET_GROUP_ARN: 'ARN of the second target group of a blue/green, canary or linear API (stack output ApiAlternateTargetGroupArn); unset for a rolling one',
   ROLLOUT_TIMEOUT_MINUTES: 'an ECS deployment in progress longer than this fails the health check (default 30)',
 } as const;
 
@@ -48,6 +49,7 @@ export const HEALTH_VARIABLES: readonly VariableName[] = [
   'API_SERVICE_NAME',
   'WORKER_SERVICE_NAME',
   'API_TARGET_GROUP_ARN',
+  'API_ALTERNATE_TARGET_GROUP_ARN',
   'ROLLOUT_TIMEOUT_MINUTES',
 ];
 

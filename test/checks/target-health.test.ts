@@ -71,6 +71,22 @@ describe('targetHealthCheck', () => {
     expect(outcome).toEqual({ status: 'FAIL', missing: true, detail: 'API_TARGET_GROUP_ARN is not set' });
   });
 
+  it('counts the targets of both target groups of a blue/green API: the empty one is normal, an unhealthy one fails', async () => {
+    const ALTERNATE = TARGET_GROUP_ARN.replace('73e2d6bc24d8a067', '0a1b2c3d4e5f6071');
+    const answers: Record<string, TargetHealthDescription[]> = { [TARGET_GROUP_ARN]: [], [ALTERNATE]: [target('10.0.1.23', 'healthy'), target('10.0.2.41', 'healthy')] };
+    const byArn = (input: Record<string, Record<string, string>>) => async (command: { input: { TargetGroupArn: string } }) => ({ TargetHealthDescriptions: input[command.input.TargetGroupArn] });
+    const client = (table: Record<string, TargetHealthDescription[]>) => () => ({ send: byArn(table as never) }) as unknown as ElasticLoadBalancingV2Client;
+
+    expect(await targetHealthCheck(client(answers), TARGET_GROUP_ARN, ALTERNATE).run()).toEqual({
+      status: 'PASS',
+      detail: '2 of 2 target(s) healthy: 10.0.1.23:8080, 10.0.2.41:8080 (both target groups)',
+    });
+    // Alone, the first group (empty after a release moved the tasks) would fail.
+    expect(await targetHealthCheck(client(answers), TARGET_GROUP_ARN).run()).toMatchObject({ status: 'FAIL', detail: 'no registered targets' });
+    const unhealthy = { ...answers, [TARGET_GROUP_ARN]: [target('10.0.3.9', 'unhealthy')] };
+    expect(await targetHealthCheck(client(unhealthy), TARGET_GROUP_ARN, ALTERNATE).run()).toMatchObject({ status: 'FAIL', detail: expect.stringContaining('10.0.3.9:8080 unhealthy') });
+  });
+
   it('evaluates the answer of the call', async () => {
     const outcome = await targetHealthCheck(clientThat(async () => ({ TargetHealthDescriptions: [target('10.0.1.23', 'unhealthy')] })), TARGET_GROUP_ARN).run();
     expect(outcome).toMatchObject({ status: 'FAIL', detail: expect.stringContaining('10.0.1.23:8080 unhealthy') });

@@ -9,7 +9,7 @@ import { targetHealthCheck } from './target-health.js';
 export function healthChecks(config: HealthConfig): Check[] {
   const ecs = { client: awsClients.ecs, clusterName: config.clusterName, rolloutTimeoutMinutes: config.rolloutTimeoutMinutes };
   return [
-    targetHealthCheck(awsClients.elbv2, config.apiTargetGroupArn),
+    targetHealthCheck(awsClients.elbv2, config.apiTargetGroupArn, config.apiAlternateTargetGroupArn),
     ecsServiceCheck({ ...ecs, name: 'api service', serviceName: config.apiServiceName, serviceVariable: 'API_SERVICE_NAME' }),
     ecsServiceCheck({ ...ecs, name: 'worker service', serviceName: config.workerServiceName, serviceVariable: 'WORKER_SERVICE_NAME' }),
     edgeHealthCheck(config.edgeUrl),

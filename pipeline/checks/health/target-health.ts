@@ -23,17 +23,33 @@ export function evaluateTargetHealth(output: Pick<DescribeTargetHealthCommandOut
   return pass(`${targets.length} of ${targets.length} target(s) healthy: ${targets.map(targetId).join(', ')}${ignoredNote}`);
 }
 
-export function targetHealthCheck(client: () => ElasticLoadBalancingV2Client, targetGroupArn: string | undefined): Check {
+/**
+ * With blue/green, canary or linear deployments the API has two target groups, and which one holds
+ * the tasks alternates from release to release (ECS moves them): the targets of both count, and
+ * one group being empty is normal.
+ */
+export function targetHealthCheck(
+  client: () => ElasticLoadBalancingV2Client,
+  targetGroupArn: string | undefined,
+  alternateTargetGroupArn?: string,
+): Check {
   return {
     name: 'api targets',
     async run() {
       if (targetGroupArn === undefined) return missing('API_TARGET_GROUP_ARN is not set');
-      try {
-        return evaluateTargetHealth(await client().send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn })));
-      } catch (error) {
-        if (isNotFoundError(error)) return missing(`target group ${targetGroupArn} not found (${describeError(error)})`);
-        throw error;
+      const arns = [targetGroupArn, ...(alternateTargetGroupArn ? [alternateTargetGroupArn] : [])];
+      const descriptions: TargetHealthDescription[] = [];
+      for (const arn of arns) {
+        try {
+          const output = await client().send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+          descriptions.push(...(output.TargetHealthDescriptions ?? []));
+        } catch (error) {
+          if (isNotFoundError(error)) return missing(`target group ${arn} not found (${describeError(error)})`);
+          throw error;
+        }
       }
+      const outcome = evaluateTargetHealth({ TargetHealthDescriptions: descriptions });
+      return arns.length > 1 ? { ...outcome, detail: `${outcome.detail} (both target groups)` } : outcome;
     },
   };
 }

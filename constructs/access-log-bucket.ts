@@ -12,7 +12,7 @@ export interface AccessLogBucketProps {
 }
 
 /**
- * A private, encrypted, SSL-only bucket for CloudFront and load balancer access
+ * A private, encrypted, versioned, SSL-only bucket for CloudFront and load balancer access
  * logs. SSE-S3 because ALB log delivery does not support KMS keys; object
  * ownership "bucket owner preferred" because CloudFront standard logging writes
  * with ACLs.
@@ -28,8 +28,12 @@ export class AccessLogBucket extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      versioned: false,
-      lifecycleRules: [{ expiration: props.expiration ?? Duration.days(365) }],
+      // Versioned, so that a deleted or overwritten log is kept (as a noncurrent
+      // version) for 30 days; noncurrent versions then expire with the rest.
+      versioned: true,
+      lifecycleRules: [
+        { expiration: props.expiration ?? Duration.days(365), noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
       // Logs are evidence: keep them when the stack goes.
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -120,6 +121,16 @@ export interface ApiServiceProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The key encrypting the container log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * Whether the load balancer is protected from deletion (true in production).
+   * @default false
+   */
+  readonly deletionProtection?: boolean;
+  /**
    * The 5xx share of requests (percent) over which a deployment is rolled back.
    * @default 5
    */
@@ -203,6 +214,7 @@ export class ApiService extends Construct {
       // closes idle connections: otherwise requests race a closing socket (502s).
       idleTimeout: Duration.seconds(60),
       dropInvalidHeaderFields: true,
+      deletionProtection: props.deletionProtection ?? false,
     });
     this.loadBalancer.logAccessLogs(props.accessLogBucket, 'alb');
     const listener = this.loadBalancer.addListener('Http', {
@@ -213,9 +225,14 @@ export class ApiService extends Construct {
       defaultAction: progressive ? elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'no route' }) : undefined,
     });
 
-    this.taskDefinition = fargateTaskDefinition(this, props.cpu ?? 256, props.memoryMiB ?? 512);
+    const memoryMiB = props.memoryMiB ?? 512;
+    this.taskDefinition = fargateTaskDefinition(this, props.cpu ?? 256, memoryMiB);
     this.taskDefinition.addContainer('api', {
-      ...hardenedContainer(this, props.logRetention ?? logs.RetentionDays.ONE_MONTH),
+      ...hardenedContainer(this, {
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        logEncryptionKey: props.logEncryptionKey,
+        memoryLimitMiB: memoryMiB,
+      }),
       image: props.image,
       portMappings: [{ containerPort: port }],
       environment: { ...props.environment, PORT: String(port) },

@@ -1,3 +1,5 @@
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 
@@ -7,16 +9,28 @@ export interface EdgeWebAclProps {
   readonly rateLimitPer5Minutes: number;
   /** Prefix of the CloudWatch metric names of the ACL and its rules. */
   readonly metricPrefix: string;
+  /** Name of the request log group; WAF requires the prefix `aws-waf-logs-`. */
+  readonly logGroupName: string;
+  /** How long request logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * The key encrypting the request logs (a key of this stack's region, us-east-1).
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 }
 
 /**
  * A WAF web ACL for a CloudFront distribution: AWS managed common and
- * known-bad-inputs rule groups and a per-IP rate limit. CloudFront web ACLs
- * must be created in us-east-1, so this construct belongs in a us-east-1 stack.
+ * known-bad-inputs rule groups and a per-IP rate limit, its requests logged to
+ * an encrypted log group with a retention. CloudFront web ACLs must be created
+ * in us-east-1, so this construct (and its log group) belongs in a us-east-1 stack.
  */
 export class EdgeWebAcl extends Construct {
   /** The web ACL. */
   public readonly webAcl: wafv2.CfnWebACL;
+  /** The request log group. */
+  public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: EdgeWebAclProps) {
     super(scope, id);
@@ -56,6 +70,20 @@ export class EdgeWebAcl extends Construct {
           visibilityConfig: visibility('rate-limit'),
         },
       ],
+    });
+
+    if (!props.logGroupName.startsWith('aws-waf-logs-')) {
+      throw new Error(`EdgeWebAcl: the log group name must start with "aws-waf-logs-", got "${props.logGroupName}"`);
+    }
+    // https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
+    this.logGroup = new logs.LogGroup(this, 'RequestLogs', {
+      logGroupName: props.logGroupName,
+      retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
+    });
+    new wafv2.CfnLoggingConfiguration(this, 'Logging', {
+      resourceArn: this.webAcl.attrArn,
+      logDestinationConfigs: [this.logGroup.logGroupArn],
     });
   }
 }

@@ -1,4 +1,5 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -26,15 +27,30 @@ export function fargateTaskDefinition(scope: Construct, cpu: number, memoryMiB: 
   });
 }
 
+/** How a tier's container logs and how much memory it may use. */
+export interface ContainerLimits {
+  /** How long the container logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** The key encrypting the log group. @default - CloudWatch Logs' own encryption */
+  readonly logEncryptionKey?: kms.IKey;
+  /** The container's hard memory limit (MiB): the task's memory, so one container cannot starve the agent's view of the task. */
+  readonly memoryLimitMiB: number;
+}
+
 /**
  * Container settings shared by every tier's task: a non-root user, a read-only
- * root filesystem, and JSON logs to a log group with a retention.
+ * root filesystem, a hard memory limit, and JSON logs to an encrypted log group
+ * with a retention.
  */
-export function hardenedContainer(scope: Construct, logRetention: logs.RetentionDays): Pick<ecs.ContainerDefinitionOptions, 'user' | 'readonlyRootFilesystem' | 'logging'> {
-  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logRetention });
+export function hardenedContainer(
+  scope: Construct,
+  limits: ContainerLimits,
+): Pick<ecs.ContainerDefinitionOptions, 'user' | 'readonlyRootFilesystem' | 'logging' | 'memoryLimitMiB'> {
+  const logGroup = new logs.LogGroup(scope, 'Logs', { retention: limits.logRetention, encryptionKey: limits.logEncryptionKey });
   return {
     user: CONTAINER_USER,
     readonlyRootFilesystem: true,
+    memoryLimitMiB: limits.memoryLimitMiB,
     logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'task', mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
   };
 }

@@ -1,4 +1,5 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IDependable } from 'constructs';
 
@@ -8,6 +9,11 @@ export interface NetworkProps {
   readonly availabilityZones: string[];
   /** How long VPC flow logs are kept. */
   readonly flowLogRetention: logs.RetentionDays;
+  /**
+   * The key encrypting the flow log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly flowLogEncryptionKey?: kms.IKey;
   /**
    * The VPC's address range.
    * @default 10.0.0.0/16
@@ -38,7 +44,7 @@ export class Network extends Construct {
       throw new Error(`Network: expected at least two availability zones, got ${props.availabilityZones.length}`);
     }
 
-    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention: props.flowLogRetention });
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention: props.flowLogRetention, encryptionKey: props.flowLogEncryptionKey });
     const cidr = props.cidr ?? '10.0.0.0/16';
     this.cidr = cidr;
     this.vpc = new ec2.Vpc(this, 'Vpc', {

@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -77,6 +78,11 @@ export interface QueueWorkerProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The key encrypting the container log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
    * Age of the oldest message over which the "jobs delayed" alarm fires.
    * @default Duration.minutes(5)
    */
@@ -144,9 +150,14 @@ export class QueueWorker extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 3 },
     });
 
-    this.taskDefinition = fargateTaskDefinition(this, props.cpu ?? 512, props.memoryMiB ?? 1024);
+    const memoryMiB = props.memoryMiB ?? 1024;
+    this.taskDefinition = fargateTaskDefinition(this, props.cpu ?? 512, memoryMiB);
     this.taskDefinition.addContainer('worker', {
-      ...hardenedContainer(this, props.logRetention ?? logs.RetentionDays.ONE_MONTH),
+      ...hardenedContainer(this, {
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        logEncryptionKey: props.logEncryptionKey,
+        memoryLimitMiB: memoryMiB,
+      }),
       image: props.image,
       stopTimeout,
       environment: {

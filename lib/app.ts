@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { addComplianceChecks } from './compliance';
 import { loadConfig, SANDBOX_CONTEXT_KEY } from './config';
-import { acknowledgePipelineFindings } from './pipeline-compliance';
+import { acknowledgePipelineFindings, hardenPipelineResources } from './pipeline-compliance';
 import { GuardrailStack } from './guardrail-stack';
 import { PIPELINE_STACK_NAME, ReleasePipelineStack } from './pipeline-stack';
 import { DataProductStage } from './stage';
@@ -22,7 +22,7 @@ export interface DefinedApp {
  */
 export function defineApp(app: App, appVersion: string): DefinedApp {
   const config = loadConfig(app.node.getAllContext());
-  addComplianceChecks(app);
+  addComplianceChecks(app, config.compliance.packs);
   const sandbox = String(app.node.tryGetContext(SANDBOX_CONTEXT_KEY) ?? 'false') === 'true';
   if (sandbox) {
     const common = { appVersion, pipelineAccount: config.pipeline.account, imageBuildArgs: { NODE_IMAGE: config.pipeline.baseImage }, latencyBudgetMs: config.pipeline.latencyBudgetMs };
@@ -41,5 +41,6 @@ export function defineApp(app: App, appVersion: string): DefinedApp {
   });
   // After the pipeline is built: its generated roles and the cross-region support stacks exist now.
   acknowledgePipelineFindings(app);
+  hardenPipelineResources(app);
   return { staging: pipelineStack.staging, production: pipelineStack.production, pipelineStack, guardrailStack };
 }

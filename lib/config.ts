@@ -101,6 +101,8 @@ const edgeSchema = z
   });
 
 const alarmsSchema = z.object({
+  /** Who the stage's alarms notify (an email subscription of its alarm topic). */
+  email: z.string().email().optional(),
   api5xxPercent: z.number().positive().max(100),
   apiP99LatencyMs: positiveInt,
   oldestMessageAgeSeconds: positiveInt,
@@ -132,6 +134,8 @@ const environmentSchema = z.object({
   alarms: alarmsSchema,
   data: dataSchema,
   auth: authSchema,
+  /** Deletion protection of the stage's load balancer (true in production). */
+  deletionProtection: z.boolean().default(false),
 });
 
 const pipelineSchema = z.object({
@@ -148,11 +152,38 @@ const pipelineSchema = z.object({
   baseImage: z.string().regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+:[\w.-]+$/, 'expected a container image reference with a tag, e.g. "public.ecr.aws/docker/library/node:22-alpine"'),
 });
 
-export const configSchema = z.object({
-  pipeline: pipelineSchema,
-  staging: environmentSchema,
-  production: environmentSchema,
-});
+/** The compliance packs the app knows: cdk-nag packs run at synth, ControlTower by `npm run compliance`. */
+export const COMPLIANCE_PACKS = ['AwsSolutions', 'NIST80053R5', 'ControlTower', 'NIST80053R4', 'HIPAASecurity', 'PCIDSS321'] as const;
+export type CompliancePack = (typeof COMPLIANCE_PACKS)[number];
+/** The minimum profile: configuration may add packs, never remove these. */
+export const MINIMUM_COMPLIANCE_PACKS: readonly CompliancePack[] = ['AwsSolutions', 'NIST80053R5', 'ControlTower'];
+
+const complianceSchema = z
+  .object({
+    packs: z
+      .array(z.enum(COMPLIANCE_PACKS))
+      .default([...MINIMUM_COMPLIANCE_PACKS])
+      .refine((packs) => MINIMUM_COMPLIANCE_PACKS.every((p) => packs.includes(p)), {
+        message: `expected the minimum packs ${MINIMUM_COMPLIANCE_PACKS.join(', ')} (configuration may add packs, not remove them)`,
+      }),
+    /** The shortest log retention any log group may have (the Guard rule's parameter). */
+    minLogRetentionDays: logRetentionDays.default(RetentionDays.ONE_MONTH),
+  })
+  .default({ packs: [...MINIMUM_COMPLIANCE_PACKS], minLogRetentionDays: RetentionDays.ONE_MONTH });
+
+export const configSchema = z
+  .object({
+    pipeline: pipelineSchema,
+    staging: environmentSchema,
+    production: environmentSchema,
+    compliance: complianceSchema,
+  })
+  .refine((c) => [c.staging, c.production].every((e) => e.logRetentionDays >= c.compliance.minLogRetentionDays), {
+    message: 'expected every stage’s logRetentionDays ≥ compliance.minLogRetentionDays',
+    path: ['compliance', 'minLogRetentionDays'],
+  });
+
+export type ComplianceConfig = z.infer<typeof complianceSchema>;
 
 export type AppConfig = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;

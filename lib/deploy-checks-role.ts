@@ -76,7 +76,7 @@ export class DeployChecksRole extends Construct {
     acknowledgeProbeAccess(this.role.node.findChild('DefaultPolicy'), props.data);
     acknowledgeFinding(
       this.role.node.findChild('DefaultPolicy'),
-      'IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::*]',
       'elasticloadbalancing:DescribeTargetHealth supports no resource-level permission; it is read-only.',
     );
   }

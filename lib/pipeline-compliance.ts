@@ -5,10 +5,13 @@
 // shapes below. A wildcard of any other shape stays unacknowledged and fails
 // the synth.
 import { Stack, Stage } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
-import { acknowledgeFinding } from './compliance';
+import { grantsOnlyForAwsServices } from '../constructs/log-key';
+import { acknowledgeFinding, acknowledgeRoleGrantPolicies, acknowledgeSameFindings } from './compliance';
 
 /** A reviewed wildcard: the finding's shape, and the actions its statement may hold. */
 interface AcceptedWildcard {
@@ -68,6 +71,16 @@ const ACCEPTED: AcceptedWildcard[] = [
   },
 ];
 
+const REPLICATION_REASON =
+  'Pipeline artifacts are rebuilt from the source repository by any execution; a cross-region replica would add cost and no recoverable data.';
+const CACHE_ENCRYPTION_REASON =
+  'The build cache holds npm and Docker layer caches only (public packages, no data, no secrets); SSE-S3 encrypts it at rest.';
+
+function usesKms(bucket: s3.CfnBucket): boolean {
+  const encryption = Stack.of(bucket).resolve(bucket.bucketEncryption) as { serverSideEncryptionConfiguration?: Array<{ serverSideEncryptionByDefault?: { sseAlgorithm?: string } }> } | undefined;
+  return (encryption?.serverSideEncryptionConfiguration ?? []).some((r) => r.serverSideEncryptionByDefault?.sseAlgorithm?.startsWith('aws:kms'));
+}
+
 const BUCKET_REASON =
   'A pipeline-internal bucket (artifacts, build cache or cross-region replication), written and read only by the pipeline roles; CloudTrail records its access.';
 
@@ -96,7 +109,17 @@ export function acknowledgePipelineFindings(app: Stage): void {
   for (const construct of app.node.findAll()) {
     if (Stage.of(construct) !== app) continue;
     if (construct instanceof iam.CfnPolicy) acknowledgePolicy(construct);
-    if (construct instanceof s3.CfnBucket) acknowledgeFinding(construct, 'S1', BUCKET_REASON);
+    if (construct instanceof s3.CfnBucket) {
+      acknowledgeFinding(construct, 'AwsSolutions-S1', BUCKET_REASON);
+      acknowledgeFinding(construct, 'NIST.800.53.R5-S3BucketLoggingEnabled', BUCKET_REASON);
+      acknowledgeFinding(construct, 'NIST.800.53.R5-S3BucketReplicationEnabled', REPLICATION_REASON);
+      if (!usesKms(construct)) acknowledgeFinding(construct, 'NIST.800.53.R5-S3DefaultEncryptionKMS', CACHE_ENCRYPTION_REASON);
+    }
+  }
+  for (const child of app.node.children) {
+    if (child instanceof Stage) continue;
+    acknowledgeRoleGrantPolicies(child);
+    acknowledgeSameFindings(child);
   }
 }
 
@@ -109,7 +132,37 @@ function acknowledgePolicy(policy: iam.CfnPolicy): void {
       const accepted = ACCEPTED.find((a) => a.finding.test(finding) && actions.every((action) => a.actions.test(action)));
       if (!accepted || acknowledged.has(finding)) continue;
       acknowledged.add(finding);
-      acknowledgeFinding(policy, `IAM5[${finding}]`, accepted.reason);
+      acknowledgeFinding(policy, `AwsSolutions-IAM5[${finding}]`, accepted.reason);
     }
+  }
+}
+
+/**
+ * Hardens what CDK Pipelines generates (the pipeline stack and its cross-region
+ * support stacks, not the deployed stages), where its props reach no further:
+ * - every CodeBuild project logs to CloudWatch Logs (its default group
+ *   /aws/codebuild/<project>, which the generated roles may write);
+ * - every bucket is versioned, and a lifecycle rule expires noncurrent versions
+ *   after 30 days and incomplete uploads after 7 (current objects are kept: a stage
+ *   rollback re-runs an earlier execution with its artifacts);
+ * - every KMS key refuses grants that are not for an AWS resource (Control Tower CT.KMS.PR.3).
+ */
+export function hardenPipelineResources(app: Stage): void {
+  for (const construct of app.node.findAll()) {
+    if (Stage.of(construct) !== app) continue;
+    if (construct instanceof codebuild.CfnProject && construct.logsConfig === undefined) {
+      construct.logsConfig = { cloudWatchLogs: { status: 'ENABLED' } };
+    }
+    if (construct instanceof s3.CfnBucket) {
+      construct.versioningConfiguration = { status: 'Enabled' };
+      const existing = Stack.of(construct).resolve(construct.lifecycleConfiguration) as { rules?: unknown[] } | undefined;
+      construct.lifecycleConfiguration = {
+        rules: [
+          ...((existing?.rules ?? []) as s3.CfnBucket.RuleProperty[]),
+          { id: 'ExpireOldVersions', status: 'Enabled', noncurrentVersionExpiration: { noncurrentDays: 30 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+        ],
+      };
+    }
+    if (construct instanceof kms.Key) construct.addToResourcePolicy(grantsOnlyForAwsServices());
   }
 }

@@ -8,10 +8,12 @@ import { Construct } from 'constructs';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ApiDeployment, ApiReleaseChecks, ApiService } from '../constructs/api-service';
+import { AlarmTopic } from '../constructs/alarm-topic';
 import { DataBucket } from '../constructs/data-bucket';
 import { JobStore } from '../constructs/job-store';
 import { EdgeCache } from '../constructs/edge-cache';
 import { EdgeWebAcl } from '../constructs/edge-web-acl';
+import { LogKey } from '../constructs/log-key';
 import { Network } from '../constructs/network';
 import { QueueWorker } from '../constructs/queue-worker';
 import { ApiDeploymentSettings, EnvironmentConfig } from './config';
@@ -108,9 +110,15 @@ export class DataProductStage extends Stage {
       crossRegionReferences: true,
       description: `${label}: WAF web ACL of the ${TIER_IDS.edge} edge cache (CloudFront requires us-east-1)`,
     });
+    const retention = settings.logRetentionDays;
+    // One log key per stage and region: the WAF's request logs live in us-east-1.
+    const edgeLogKey = new LogKey(this.edgeWafStack, 'LogKey', { description: `${label}: CloudWatch Logs in us-east-1 (WAF request logs)` });
     const webAcl = new EdgeWebAcl(this.edgeWafStack, `${TIER_IDS.edge}-waf`, {
       rateLimitPer5Minutes: settings.edge.rateLimitPer5Minutes,
       metricPrefix: `${label}-${TIER_IDS.edge}`,
+      logGroupName: `aws-waf-logs-${label}`,
+      logRetention: retention,
+      logEncryptionKey: edgeLogKey.key,
     });
     tag(this.edgeWafStack, 'tier', TIER_IDS.edge);
 
@@ -120,8 +128,12 @@ export class DataProductStage extends Stage {
       crossRegionReferences: true,
       description: `${label}: ${TIER_IDS.edge} edge cache, ${TIER_IDS.api} API, ${TIER_IDS.worker} workers`,
     }));
-    const retention = settings.logRetentionDays;
-    const network = new Network(stack, 'Network', { availabilityZones: settings.availabilityZones, flowLogRetention: retention });
+    const logKey = new LogKey(stack, 'LogKey', { description: `${label}: CloudWatch Logs and the alarm topic in ${settings.region}` }).key;
+    const network = new Network(stack, 'Network', {
+      availabilityZones: settings.availabilityZones,
+      flowLogRetention: retention,
+      flowLogEncryptionKey: logKey,
+    });
     const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const accessLogs = new AccessLogBucket(stack, 'AccessLogs');
     // Each image builds from services/ (the shared job contract and data formats are in
@@ -152,6 +164,7 @@ export class DataProductStage extends Stage {
       jobTimeout: Duration.seconds(settings.worker.jobTimeoutSeconds),
       maxReceiveCount: settings.worker.maxReceiveCount,
       logRetention: retention,
+      logEncryptionKey: logKey,
       maxOldestMessageAge: Duration.seconds(settings.alarms.oldestMessageAgeSeconds),
       schedules: [
         // The data pipeline: rebuild the searchable dataset on a fixed rate (the freshness budget's first part).
@@ -181,6 +194,8 @@ export class DataProductStage extends Stage {
       cpuTargetPercent: settings.api.cpuTargetPercent,
       requestsPerTargetPerMinute: settings.api.requestsPerTargetPerMinute,
       logRetention: retention,
+      logEncryptionKey: logKey,
+      deletionProtection: settings.deletionProtection,
       rollback5xxPercent: settings.alarms.api5xxPercent,
       rollbackP99Latency: Duration.millis(settings.alarms.apiP99LatencyMs),
       deployment: apiDeployment(settings.api.deployment, {
@@ -204,6 +219,9 @@ export class DataProductStage extends Stage {
     jobStore.grantSubmit(api.taskDefinition.taskRole);
     data.grantReadSnapshots(api.taskDefinition.taskRole);
     this.freshnessAlarm = freshness.addAlarm(api);
+    // Alarms reach someone: the stage's topic, subscribed from configuration (alarms.email).
+    const alarmTopic = new AlarmTopic(stack, 'Alarms', { key: logKey, email: settings.alarms.email });
+    alarmTopic.notify(api.errorRateAlarm, api.latencyAlarm, worker.oldestMessageAlarm, worker.deadLetterAlarm, this.freshnessAlarm);
 
     const { domainName, certificateArn } = settings.edge;
     const edge = new EdgeCache(stack, TIER_IDS.edge, {
@@ -253,6 +271,8 @@ export class DataProductStage extends Stage {
       api,
       worker,
       cluster,
+      network,
+      webAcl,
       data,
       customDomain: domainName !== undefined,
     });

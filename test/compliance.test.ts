@@ -1,12 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
-import { cdkJsonContext } from './support/app';
+import { addComplianceChecks } from '../lib/compliance';
+import { parseConfig } from '../lib/config';
+import { cdkJsonContext, shippedConfig } from './support/app';
 
 interface NagReport {
   conclusion: string;
@@ -16,8 +18,8 @@ interface NagReport {
 
 const outdirs: string[] = [];
 
-/** Synthesizes the real app (optionally changed by `tamper`) and returns cdk-nag's report. */
-function nagReport(tamper?: (app: App, built: ReturnType<typeof defineApp>) => void, context: Record<string, unknown> = {}): NagReport {
+/** Synthesizes the real app (optionally changed by `tamper`) and returns the report of one cdk-nag pack. */
+function nagReport(tamper?: (app: App, built: ReturnType<typeof defineApp>) => void, context: Record<string, unknown> = {}, pack = 'AwsSolutions'): NagReport {
   const outdir = mkdtempSync(path.join(tmpdir(), 'nag-'));
   outdirs.push(outdir);
   const app = new App({ outdir, context: { ...cdkJsonContext(), ...context } });
@@ -33,12 +35,16 @@ function nagReport(tamper?: (app: App, built: ReturnType<typeof defineApp>) => v
     process.exitCode = exitCode; // outside tests a failing validation sets it instead
   }
   const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
-  return report.pluginReports.find((p: { pluginName: string }) => p.pluginName === 'AwsSolutions');
+  lastReports = report.pluginReports;
+  return report.pluginReports.find((p: { pluginName: string }) => p.pluginName === pack);
 }
 
 let report: NagReport;
+let lastReports: Array<NagReport & { pluginName: string }> = [];
+let nist: NagReport;
 beforeAll(() => {
   report = nagReport();
+  nist = lastReports.find((p) => p.pluginName === 'NIST.800.53.R5')!;
 });
 afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
@@ -110,3 +116,81 @@ describe('cdk-nag AwsSolutions', () => {
     expect(rulesAt(inPipeline, 'CarelessRole')).toEqual(expect.arrayContaining(['AwsSolutions-IAM5[Action::s3:*]', 'AwsSolutions-IAM5[Resource::*]']));
   });
 });
+
+describe('cdk-nag NIST 800-53 R5 (default profile)', () => {
+  it('reports no unacknowledged finding on any stack', () => {
+    expect(nist.violations).toEqual([]);
+    expect(nist.conclusion).toBe('success');
+  });
+
+  it('acknowledges in each stage only the expected findings, with a reason; deletion protection only where configuration turns it off', () => {
+    const acknowledgedIn = (stage: string) =>
+      nist.suppressedViolations
+        .flatMap((v) => v.violatingConstructs.map((c) => ({ id: v.acknowledgedId.replace('NIST.800.53.R5::NIST.800.53.R5-', ''), path: c.constructPath })))
+        .filter(({ path }) => path.startsWith(`Pipeline/${stage}/`))
+        .map(({ id, path }) => `${id} @ ${path.slice(`Pipeline/${stage}/`.length)}`)
+        .sort();
+    const common = [
+      'ALBHttpToHttpsRedirection @ Tiers/api-id6pe9zboa/LoadBalancer/Http/Resource',
+      'ALBWAFEnabled @ Tiers/api-id6pe9zboa/LoadBalancer/Resource',
+      'ELBv2ACMCertificateRequired @ Tiers/api-id6pe9zboa/LoadBalancer/Http/Resource',
+      'IAMNoInlinePolicy @ Tiers/DeployChecks/Role/DefaultPolicy/Resource',
+      'IAMNoInlinePolicy @ Tiers/Network/Vpc/all/IAMRole/DefaultPolicy/Resource',
+      'IAMNoInlinePolicy @ Tiers/SchedulerRoleForTarget-5e30e6/DefaultPolicy/Resource',
+      'IAMNoInlinePolicy @ Tiers/api-id6pe9zboa/Task/ExecutionRole/DefaultPolicy/Resource',
+      'IAMNoInlinePolicy @ Tiers/api-id6pe9zboa/Task/TaskRole/DefaultPolicy/Resource',
+      'IAMNoInlinePolicy @ Tiers/worker-sskbsaup/Task/ExecutionRole/DefaultPolicy/Resource',
+      'IAMNoInlinePolicy @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource',
+      'S3BucketLoggingEnabled @ Tiers/AccessLogs/Bucket/Resource',
+      'S3BucketReplicationEnabled @ Tiers/AccessLogs/Bucket/Resource',
+      'S3DefaultEncryptionKMS @ Tiers/AccessLogs/Bucket/Resource',
+      'VPCNoUnrestrictedRouteToIGW @ Tiers/Network/Vpc/edgeSubnet1/DefaultRoute',
+      'VPCNoUnrestrictedRouteToIGW @ Tiers/Network/Vpc/edgeSubnet2/DefaultRoute',
+      'VPCNoUnrestrictedRouteToIGW @ Tiers/Network/Vpc/edgeSubnet3/DefaultRoute',
+    ];
+    expect(acknowledgedIn('Production')).toEqual(common);
+    expect(acknowledgedIn('Staging')).toEqual([...common, 'ELBDeletionProtectionEnabled @ Tiers/api-id6pe9zboa/LoadBalancer/Resource'].sort());
+    for (const v of nist.suppressedViolations) expect(v.reason.length).toBeGreaterThan(40);
+  });
+
+  it('writes every acknowledgement into the templates (cdk_nag metadata), where the guardrail checks them', () => {
+    const tiers = readdirSync(path.join(outdirs[0], 'assembly-Pipeline-Production')).find((f) => /^PipelineProductionTiers.*\.template\.json$/.test(f))!;
+    const template = JSON.parse(readFileSync(path.join(outdirs[0], 'assembly-Pipeline-Production', tiers), 'utf8'));
+    const bucket = Object.entries<any>(template.Resources).find(([id, r]) => id.startsWith('AccessLogsBucket') && r.Type === 'AWS::S3::Bucket')![1];
+    expect(bucket.Metadata.cdk_nag.rules_to_suppress.map((r: { id: string }) => r.id)).toEqual(
+      expect.arrayContaining(['AwsSolutions::AwsSolutions-S1', 'NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled']),
+    );
+  });
+});
+
+describe('compliance profile in configuration', () => {
+  const withPacks = (packs: unknown) => ({ ...shippedConfig(), compliance: { packs } });
+
+  it('defaults to AwsSolutions, NIST 800-53 R5 and Control Tower', () => {
+    const { compliance: _omitted, ...rest } = { ...shippedConfig(), compliance: undefined };
+    expect(parseConfig(rest).compliance).toEqual({ packs: ['AwsSolutions', 'NIST80053R5', 'ControlTower'], minLogRetentionDays: 30 });
+  });
+
+  it('may add packs, never remove a minimum one', () => {
+    expect(parseConfig(withPacks(['AwsSolutions', 'NIST80053R5', 'ControlTower', 'HIPAASecurity'])).compliance.packs).toContain('HIPAASecurity');
+    expect(() => parseConfig(withPacks(['AwsSolutions', 'ControlTower']))).toThrow(/compliance\.packs: expected the minimum packs AwsSolutions, NIST80053R5, ControlTower/);
+    expect(() => parseConfig(withPacks(['AwsSolutions', 'NIST80053R5', 'ControlTower', 'Made-up']))).toThrow(/compliance\.packs/);
+  });
+
+  it('runs every cdk-nag pack of the profile at synth (an added pack appears in the report)', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'packs-'));
+    outdirs.push(outdir);
+    const app = new App({ outdir });
+    new s3.Bucket(new Stack(app, 'Tiny'), 'Bucket'); // a finding for every pack: a pack with none may be left out of the report
+    addComplianceChecks(app, ['AwsSolutions', 'NIST80053R5', 'ControlTower', 'HIPAASecurity']);
+    try {
+      app.synth();
+    } catch (e) {
+      if ((e as Error).name !== 'ValidationFailed') throw e;
+    }
+    const names = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')).pluginReports.map((p: { pluginName: string }) => p.pluginName);
+    expect(names).toEqual(expect.arrayContaining(['AwsSolutions', 'HIPAA.Security', 'NIST.800.53.R5']));
+    expect(names).not.toContain('ControlTower'); // run by `npm run compliance`, not at synth
+  });
+});
+

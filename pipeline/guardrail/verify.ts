@@ -8,13 +8,12 @@ import {
   type MissingPath,
   readAttestation,
 } from './attestation.js';
-import { auditResources } from './audit.js';
+import { AUDIT_IDS, auditStage } from './audit.js';
 import { type CheckResult, fail, fromProblems, pass, skip } from './check.js';
 import { diffEntries } from './compare.js';
 import { checkNagFindings } from './nag.js';
 import { parityChecks } from './parity.js';
 import { realRoot, UnusableInputError } from './safe-fs.js';
-import { loadResources } from './templates.js';
 import { type AcceptedKey, GuardrailTokenError, verificationKeys } from './token.js';
 
 /** The environment variable carrying the CodePipeline execution id, bound into the attestation when set. */
@@ -178,16 +177,6 @@ function releaseCheck(attestation: Attestation | undefined, release: string, exe
 }
 
 const PARITY_IDS = ['staging-parity', 'template-parity', 'production-contents'];
-const AUDIT_IDS = [
-  'log-retention',
-  's3-public-access',
-  's3-encryption',
-  's3-ssl',
-  'cloudfront-logging',
-  'alb-logging',
-  'vpc-flow-logs',
-  'iam-wildcard',
-];
 
 function stageChecks(
   assemblyDir: string,
@@ -220,7 +209,7 @@ function stageChecks(
   }
   if (!production) return [...results, ...AUDIT_IDS.map((id) => skip(id, `not checked: no stage ${productionStage}`))];
   try {
-    results.push(...auditResources(loadResources(assemblyDir, production)));
+    results.push(...auditStage(assemblyDir, production));
   } catch (error) {
     rethrowUnusable(error);
     results.push(

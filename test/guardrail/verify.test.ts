@@ -157,14 +157,10 @@ const CHECK_IDS = [
   'staging-parity',
   'template-parity',
   'production-contents',
-  'log-retention',
-  's3-public-access',
-  's3-encryption',
-  's3-ssl',
-  'cloudfront-logging',
-  'alb-logging',
-  'vpc-flow-logs',
-  'iam-wildcard',
+  'compliance-project-rules',
+  'compliance-control-tower',
+  'compliance-packs',
+  'compliance-acknowledgements',
   'nag',
 ];
 
@@ -392,10 +388,27 @@ describe('parity: what production ships is what staging tested', () => {
     });
     sign(dir);
     const result = verify(dir);
-    expect(notPassing(result)).toEqual(['template-parity']);
+    expect(notPassing(result)).toEqual(['template-parity', 'compliance-project-rules']);
     expect(check(result, 'template-parity').details).toEqual([
       `${template}/Resources/${logicalId}/Properties/ManagedPolicyArns: only in production (["arn:aws:iam::aws:policy/AdministratorAccess"])`,
     ]);
+  });
+
+  it('fails on an escape hatch edited into both stages alike (parity holds; the compliance audit does not)', () => {
+    const dir = copy();
+    for (const stageOf of [production, staging]) {
+      for (const stack of stageOf(dir).stacks) {
+        editJson(join(dir, stack.template), (t) => {
+          for (const resource of Object.values<any>(t.Resources)) {
+            if (resource.Type === 'AWS::Logs::LogGroup') resource.Properties.RetentionInDays = { Ref: 'AWS::NoValue' };
+          }
+        });
+      }
+    }
+    sign(dir);
+    const result = verify(dir);
+    expect(notPassing(result)).toEqual(['compliance-project-rules', 'compliance-control-tower']);
+    expect(check(result, 'compliance-project-rules').details.join('\n')).toMatch(/project:log_group_retention on .*\[PROJECT\.LOG\.1\]/);
   });
 
   it('accepts the per-stage values only because the signed configuration declares them', () => {

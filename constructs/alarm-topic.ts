@@ -1,0 +1,52 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+/** Properties of an {@link AlarmTopic}. */
+export interface AlarmTopicProps {
+  /** The key encrypting the topic (CloudWatch is allowed to use it). */
+  readonly key: kms.IKey;
+  /**
+   * Who is notified: an email subscription (confirmed by its owner).
+   * @default - no subscription (subscribe a pager or chat integration out of band)
+   */
+  readonly email?: string;
+}
+
+/**
+ * The stage's alarm topic: an SNS topic encrypted with the stage's key, TLS only,
+ * that every alarm of the stage notifies on ALARM and OK.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+ */
+export class AlarmTopic extends Construct {
+  /** The topic. */
+  public readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: AlarmTopicProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', { masterKey: props.key, enforceSSL: true });
+    // CloudWatch publishes to an encrypted topic only if it may use the key.
+    props.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+  }
+
+  /** Makes each alarm notify the topic when it fires and when it clears. */
+  notify(...alarms: cloudwatch.Alarm[]): void {
+    const action = new actions.SnsAction(this.topic);
+    for (const alarm of alarms) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+// cfn-guard, the policy engine of AWS CloudFormation Guard, as shipped (binary and
+// Control Tower rule files) by the npm package @cdklabs/cdk-validator-cfnguard,
+// pinned in package.json. Nothing is downloaded at run time.
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const PACKAGE_DIR = dirname(createRequire(__filename).resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
+
+/** The package's folder of Control Tower proactive-control rule files (one `ct-*.guard` per control). */
+export const CONTROL_TOWER_RULES_DIR = join(PACKAGE_DIR, 'rules', 'control-tower', 'cfn-guard');
+
+/**
+ * The cfn-guard binary inside the package: bin/<ubuntu|macos>/<x86_64|aarch64>/cfn-guard
+ * (the package calls every Linux "ubuntu"; the binary is static).
+ */
+export function guardBinary(): string {
+  const os = platform() === 'linux' ? 'ubuntu' : platform() === 'darwin' ? 'macos' : undefined;
+  const cpu = arch() === 'x64' ? 'x86_64' : arch() === 'arm64' ? 'aarch64' : undefined;
+  if (!os || !cpu) throw new Error(`cfn-guard: no binary for ${platform()}/${arch()} in @cdklabs/cdk-validator-cfnguard`);
+  return join(PACKAGE_DIR, 'bin', os, cpu, 'cfn-guard');
+}
+
+/** One failing rule on one template. */
+export interface GuardFailure {
+  /** The rule's name (`rule <name>` in its file). */
+  readonly rule: string;
+  /** The rule file, as given to cfn-guard. */
+  readonly file: string;
+  /** Logical ids of the resources the failing clauses point at (may be empty: a template-level rule). */
+  readonly resources: readonly string[];
+  /** The rule's own messages (`<< ... >>`), deduplicated. */
+  readonly messages: readonly string[];
+}
+
+/** What to evaluate: one template against rule files, with parameters merged into the template. */
+export interface GuardRun {
+  readonly template: string;
+  readonly rules: readonly string[];
+  /** Extra data merged into the template's root (cfn-guard `--input-params`); keys must not collide with the template's. */
+  readonly params?: Record<string, unknown>;
+}
+
+// cfn-guard exits 19 when a rule fails, 0 when all pass or skip; anything else is an error.
+const GUARD_FAILED = 19;
+
+function argsFor(run: GuardRun, paramsFile: string | undefined): string[] {
+  return [
+    'validate',
+    '--output-format', 'json',
+    '--show-summary', 'none',
+    '--data', run.template,
+    ...(paramsFile ? ['--input-params', paramsFile] : []),
+    ...run.rules.flatMap((r) => ['--rules', r]),
+  ];
+}
+
+function withParams<T>(run: GuardRun, body: (paramsFile: string | undefined) => T): T {
+  if (!run.params) return body(undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'guard-params-'));
+  const file = join(dir, 'params.json');
+  writeFileSync(file, JSON.stringify(run.params));
+  try {
+    return body(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The result is a function of the template's bytes, the rule files and the
+// parameters: remembered per process, so verifying the same templates twice (the
+// guardrail's tests do, with other parts of the assembly tampered) runs cfn-guard once.
+const results = new Map<string, GuardFailure[]>();
+
+/** Runs cfn-guard and waits (the guardrail's verify is synchronous). */
+export function runGuardSync(run: GuardRun): GuardFailure[] {
+  if (run.rules.length === 0) return [];
+  const key = createHash('sha256').update(readFileSync(run.template)).update(JSON.stringify([run.rules, run.params ?? null])).digest('hex');
+  const known = results.get(key);
+  if (known) return known;
+  const found = withParams(run, (paramsFile) => {
+    let stdout: string;
+    try {
+      stdout = execFileSync(guardBinary(), argsFor(run, paramsFile), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      const e = error as { status?: number; stdout?: string; stderr?: string };
+      if (e.status !== GUARD_FAILED) throw new Error(`cfn-guard failed on ${run.template} (exit ${e.status}): ${e.stderr ?? ''}${e.stdout ?? ''}`.trim());
+      stdout = e.stdout ?? '';
+    }
+    return parseGuardOutput(stdout, ruleFilesByName(run.rules));
+  });
+  results.set(key, found);
+  return found;
+}
+
+/** Runs cfn-guard in a child process (`npm run compliance` runs templates in parallel). */
+export async function runGuard(run: GuardRun): Promise<GuardFailure[]> {
+  if (run.rules.length === 0) return [];
+  const dir = run.params ? mkdtempSync(join(tmpdir(), 'guard-params-')) : undefined;
+  const paramsFile = dir ? join(dir, 'params.json') : undefined;
+  if (paramsFile) writeFileSync(paramsFile, JSON.stringify(run.params));
+  try {
+    const stdout = await new Promise<string>((resolvePromise, reject) => {
+      execFile(guardBinary(), argsFor(run, paramsFile), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }, (error, out, err) => {
+        const code = error ? (error as { code?: number }).code : 0;
+        if (code === 0 || code === GUARD_FAILED) resolvePromise(out);
+        else reject(new Error(`cfn-guard failed on ${run.template} (exit ${code}): ${err}${out}`.trim()));
+      });
+    });
+    return parseGuardOutput(stdout, ruleFilesByName(run.rules));
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Rule name → file, from the top-level `rule <name>` declarations (parameterized helper rules never report). */
+function ruleFilesByName(files: readonly string[]): Map<string, string> {
+  const byName = new Map<string, string>();
+  for (const file of files) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/^rule\s+([A-Za-z0-9_]+)\s+(?:when|\{)/gm)) byName.set(match[1], file);
+  }
+  return byName;
+}
+
+/** Parses cfn-guard's JSON output: one JSON document per data file, concatenated. */
+export function parseGuardOutput(stdout: string, files: ReadonlyMap<string, string>): GuardFailure[] {
+  const failures: GuardFailure[] = [];
+  for (const document of splitJsonDocuments(stdout)) {
+    const report = JSON.parse(document) as { not_compliant?: Array<{ Rule?: unknown }> };
+    for (const entry of report.not_compliant ?? []) {
+      const rule = entry.Rule as { name: string };
+      const resources = new Set<string>();
+      const messages = new Set<string>();
+      collect(rule, resources, messages);
+      failures.push({ rule: rule.name, file: files.get(rule.name) ?? '?', resources: [...resources].sort(), messages: [...messages] });
+    }
+  }
+  return failures;
+}
+
+function collect(node: unknown, resources: Set<string>, messages: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const item of node) collect(item, resources, messages);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'path' && typeof value === 'string') {
+      const match = /^\/Resources\/([^/]+)/.exec(value);
+      if (match) resources.add(match[1]);
+    } else if (key === 'custom_message' && typeof value === 'string' && value.trim()) {
+      messages.add(value.replace(/\s+/g, ' ').trim());
+    } else {
+      collect(value, resources, messages);
+    }
+  }
+}
+
+function splitJsonDocuments(text: string): string[] {
+  const documents: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' && --depth === 0) documents.push(text.slice(start, i + 1));
+  }
+  return documents;
+}

@@ -221,7 +221,6 @@ export class DataProductStage extends Stage {
     this.freshnessAlarm = freshness.addAlarm(api);
     // Alarms reach someone: the stage's topic, subscribed from configuration (alarms.email).
     const alarmTopic = new AlarmTopic(stack, 'Alarms', { key: logKey, email: settings.alarms.email });
-    alarmTopic.notify(api.errorRateAlarm, api.latencyAlarm, worker.oldestMessageAlarm, worker.deadLetterAlarm, this.freshnessAlarm);
 
     const { domainName, certificateArn } = settings.edge;
     const edge = new EdgeCache(stack, TIER_IDS.edge, {
@@ -265,6 +264,9 @@ export class DataProductStage extends Stage {
     this.checksRoleArn = DeployChecksRole.arnFor(settings.account, checksRoleName);
 
     acknowledgeProgressiveDeliveryFindings(api);
+    // Every alarm of the stage notifies its topic (those added later by a construct too).
+    alarmTopic.notify(...stack.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm));
+
     acknowledgeStageFindings({
       accessLogs,
       edge,

@@ -16,6 +16,7 @@ import { AccessLogBucket } from '../constructs/access-log-bucket';
 import { ApiService } from '../constructs/api-service';
 import { DataBucket } from '../constructs/data-bucket';
 import { EdgeWebAcl } from '../constructs/edge-web-acl';
+import { JobStore } from '../constructs/job-store';
 import { Network } from '../constructs/network';
 import { EdgeCache } from '../constructs/edge-cache';
 import { QueueWorker } from '../constructs/queue-worker';
@@ -79,6 +80,7 @@ export interface StageFindings {
   readonly cluster: ecs.Cluster;
   readonly data: DataBucket;
   readonly network: Network;
+  readonly jobStore: JobStore;
   readonly webAcl: EdgeWebAcl;
   readonly customDomain: boolean;
 }
@@ -212,6 +214,11 @@ export function acknowledgeStageFindings(s: StageFindings): void {
     s.worker.taskDefinition.taskRole,
     objects(DataBucket.SNAPSHOT_PREFIX),
     'The data pipeline writes a new snapshot per run and moves the pointer (s3:GetObject, s3:PutObject); snapshot ids are made at run time.',
+  );
+  acknowledgeFinding(
+    s.jobStore.table,
+    'NIST.800.53.R5-DynamoDBInBackupPlan',
+    'Job records live for days (TTL) and are re-creatable by resubmitting the job; the table keeps 35 days of point-in-time recovery, which an AWS Backup plan would only duplicate.',
   );
   acknowledgeFinding(
     s.data.bucket,

@@ -275,6 +275,7 @@ export class DataProductStage extends Stage {
       cluster,
       network,
       webAcl,
+      jobStore,
       data,
       customDomain: domainName !== undefined,
     });

@@ -123,7 +123,7 @@ describe('cdk-nag NIST 800-53 R5 (default profile)', () => {
     expect(nist.conclusion).toBe('success');
   });
 
-  it('acknowledges in each stage only the expected findings, with a reason; point-in-time recovery only where configuration turns it off', () => {
+  it('acknowledges in each stage only the expected findings, with a reason', () => {
     const acknowledgedIn = (stage: string) =>
       nist.suppressedViolations
         .flatMap((v) => v.violatingConstructs.map((c) => ({ id: v.acknowledgedId.replace('NIST.800.53.R5::NIST.800.53.R5-', ''), path: c.constructPath })))
@@ -150,8 +150,7 @@ describe('cdk-nag NIST 800-53 R5 (default profile)', () => {
       'VPCNoUnrestrictedRouteToIGW @ Tiers/Network/Vpc/edgeSubnet3/DefaultRoute',
     ];
     expect(acknowledgedIn('Production')).toEqual(common);
-    // Point-in-time recovery is off in staging's configuration; deletion protection is on in both.
-    expect(acknowledgedIn('Staging')).toEqual([...common, 'DynamoDBPITREnabled @ Tiers/Jobs/Table/Resource'].sort());
+    expect(acknowledgedIn('Staging')).toEqual(common);
     for (const v of nist.suppressedViolations) expect(v.reason.length).toBeGreaterThan(40);
   });
 

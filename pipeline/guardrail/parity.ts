@@ -122,7 +122,7 @@ const pairKey = (a: Leaf, b: Leaf) => `${String(a)}\u0000${String(b)}`;
 export const PER_STAGE_SETTINGS: ReadonlyArray<PerStageSetting> = [
   { config: 'logRetentionDays', lands: ['RetentionInDays'] },
   { config: '*/cpu', lands: ['Properties/Cpu'] },
-  { config: '*/memoryMiB', lands: ['Properties/Memory'] },
+  { config: '*/memoryMiB', lands: ['Properties/Memory', 'ContainerDefinitions/*/Memory'] },
   { config: '*/minTasks', lands: ['Properties/MinCapacity', 'Properties/DesiredCount'] },
   { config: '*/maxTasks', lands: ['Properties/MaxCapacity'] },
   { config: '*/concurrency', lands: ['Environment/*/Value'] },

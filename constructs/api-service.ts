@@ -326,6 +326,7 @@ export class ApiService extends Construct {
         expectedVersion: checks.expectedVersion,
         latencyBudget: checks.latencyBudget,
         logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        logEncryptionKey: props.logEncryptionKey,
         runtime: checks.runtime,
       });
       // ECS's role for the hook may invoke this function (its unqualified ARN) and nothing else:

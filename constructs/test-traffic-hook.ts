@@ -3,6 +3,7 @@ import { DockerImage, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { buildSync } from 'esbuild';
 import { Construct } from 'constructs';
@@ -34,6 +35,11 @@ export interface TestTrafficHookProps {
   /** How long the function's logs are kept. */
   readonly logRetention: logs.RetentionDays;
   /**
+   * The key encrypting the function's log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
    * The function's runtime.
    * @default lambda.Runtime.NODEJS_22_X
    */
@@ -54,7 +60,7 @@ export class TestTrafficHook extends Construct {
 
   constructor(scope: Construct, id: string, props: TestTrafficHookProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, encryptionKey: props.logEncryptionKey });
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'API release checks: HTTP to the test listener of the internal load balancer only',

@@ -259,4 +259,14 @@ export function acknowledgeProgressiveDeliveryFindings(api: ApiService): void {
     'L1',
     'The release checks run on the Node.js major of .nvmrc, the runtime the project and its tests use (lib/node-version.ts); it moves with .nvmrc.',
   );
+  acknowledgeFinding(
+    hook.function,
+    'NIST.800.53.R5-LambdaDLQ',
+    'ECS invokes the release checks synchronously (deployment lifecycle hook) and acts on the answer itself; there is no asynchronous invocation whose failure could be dead-lettered.',
+  );
+  acknowledgeFinding(
+    hook.function,
+    'NIST.800.53.R5-LambdaConcurrency',
+    'Invoked once per API deployment by ECS; reserving concurrency would take capacity from the account for a function that never runs twice at once.',
+  );
 }

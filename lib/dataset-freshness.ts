@@ -15,6 +15,8 @@ export class DatasetFreshness {
   readonly scheduleExpression: string;
   /** The whole budget, in seconds. */
   readonly budgetSeconds: number;
+  /** The budget of an on-demand run (no wait for the schedule), in seconds: what the deploy check allows. */
+  readonly onDemandBudgetSeconds: number;
   /** The oldest the served snapshot may be while every run succeeds: the alarm's threshold. */
   readonly maxSnapshotAgeSeconds: number;
 
@@ -23,6 +25,7 @@ export class DatasetFreshness {
     this.scheduleExpression = data.refreshMinutes === 1 ? 'rate(1 minute)' : `rate(${data.refreshMinutes} minutes)`;
     this.maxSnapshotAgeSeconds = data.refreshMinutes * 60 + worker.jobTimeoutSeconds + data.reloadSeconds;
     this.budgetSeconds = this.maxSnapshotAgeSeconds + data.searchMaxAgeSeconds + data.searchStaleSeconds;
+    this.onDemandBudgetSeconds = this.budgetSeconds - data.refreshMinutes * 60;
   }
 
   /**

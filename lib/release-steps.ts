@@ -3,6 +3,7 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { AppConfig, EnvironmentConfig } from './config';
+import { DatasetFreshness } from './dataset-freshness';
 import { GUARDRAIL } from './guardrail-stack';
 import { DataProductStage } from './stage';
 
@@ -22,7 +23,16 @@ export const WORKER_COLD_START_SECONDS = 360;
 
 /** The job-drain budget of a stage's post-deploy check: the configured budget, plus a cold start when idle workers scale to zero. */
 export function jobBudgetSecondsFor(pipelineBudgetSeconds: number, stage: EnvironmentConfig): number {
-  return pipelineBudgetSeconds + (stage.worker.minTasks === 0 ? WORKER_COLD_START_SECONDS : 0);
+  return pipelineBudgetSeconds + coldStartSecondsFor(stage);
+}
+
+/** The data-freshness check's budget: an on-demand pipeline run's, plus a cold start likewise. */
+export function freshnessBudgetSecondsFor(stage: EnvironmentConfig): number {
+  return new DatasetFreshness(stage).onDemandBudgetSeconds + coldStartSecondsFor(stage);
+}
+
+function coldStartSecondsFor(stage: EnvironmentConfig): number {
+  return stage.worker.minTasks === 0 ? WORKER_COLD_START_SECONDS : 0;
 }
 
 /**
@@ -82,10 +92,15 @@ export class CheckSteps {
       DISTRIBUTION_ID: o.distributionId,
       QUEUE_URL: o.queueUrl,
       DLQ_URL: o.deadLetterQueueUrl,
+      DATA_BUCKET: o.dataBucketName,
     }, {
       EXPECTED_VERSION: this.commitId,
       LATENCY_BUDGET_MS: String(this.config.pipeline.latencyBudgetMs),
       JOB_BUDGET_SECONDS: String(jobBudgetSecondsFor(this.config.pipeline.jobBudgetSeconds, settings)),
+      FRESHNESS_BUDGET_SECONDS: String(freshnessBudgetSecondsFor(settings)),
+      // A stage's API takes writes only with a JWT of its OIDC issuer, which the pipeline does
+      // not hold: the jobs check queues its job itself and checks that anonymous writes get 401.
+      JOBS_VIA_QUEUE: 'true',
     });
   }
 

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
 import { GUARDRAIL } from '../lib/guardrail-stack';
 import { RELEASE_STAGES } from '../lib/pipeline-stack';
-import { approvedGuardrailInstall, GUARDRAIL_CHECKOUT, WORKER_COLD_START_SECONDS } from '../lib/release-steps';
+import { approvedGuardrailInstall, freshnessBudgetSecondsFor, GUARDRAIL_CHECKOUT, WORKER_COLD_START_SECONDS } from '../lib/release-steps';
 import { cdkJsonContext } from './support/app';
 
 interface Action {
@@ -174,6 +174,19 @@ describe('the release pipeline', () => {
     expect(context.staging.worker.minTasks).toBe(0);
     expect(budget('StagingDeployChecks')).toBe(String(context.pipeline.jobBudgetSeconds + WORKER_COLD_START_SECONDS));
     expect(budget('ProductionDeployChecks')).toBe(String(context.pipeline.jobBudgetSeconds));
+  });
+
+  it('checks data freshness with an on-demand run\'s budget, and jobs through the queue with anonymous writes refused', () => {
+    const env = (step: string) => Object.fromEntries(project(template, step).environment.EnvironmentVariables.map((e: { Name: string; Value: string }) => [e.Name, e.Value]));
+    const context = cdkJsonContext() as any;
+    for (const [step, stage] of [['StagingDeployChecks', context.staging], ['ProductionDeployChecks', context.production]]) {
+      expect(env(step)).toMatchObject({ JOBS_VIA_QUEUE: 'true', FRESHNESS_BUDGET_SECONDS: String(freshnessBudgetSecondsFor(stage)) });
+      const action = stages.flatMap((s) => s.Actions).find((a) => a.Name === step)!;
+      expect(String(action.Configuration!.EnvironmentVariables)).toContain('"name":"DATA_BUCKET"');
+    }
+    const onDemand = (stage: any) => stage.worker.jobTimeoutSeconds + stage.data.reloadSeconds + stage.data.searchMaxAgeSeconds + stage.data.searchStaleSeconds;
+    expect(freshnessBudgetSecondsFor(context.production)).toBe(onDemand(context.production));
+    expect(freshnessBudgetSecondsFor(context.staging)).toBe(onDemand(context.staging) + WORKER_COLD_START_SECONDS);
   });
 
   it('refuses a pipeline account that is also a stage account (the guardrail key and roles live there)', () => {

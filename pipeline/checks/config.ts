@@ -30,6 +30,7 @@ export interface DeployConfig {
   readonly dataBucket: string | undefined;
   readonly freshnessBudgetSeconds: number;
   readonly apiToken: string | undefined;
+  readonly jobsViaQueue: boolean;
 }
 
 export interface HealthConfig {
@@ -62,6 +63,7 @@ export function parseDeployConfig(settings: Settings): DeployConfig {
     dataBucket: read.optional('DATA_BUCKET'),
     freshnessBudgetSeconds: read.integer('FRESHNESS_BUDGET_SECONDS', 600, 1, 7_200),
     apiToken: read.optional('API_TOKEN'),
+    jobsViaQueue: read.optional('JOBS_VIA_QUEUE') === 'true',
   };
   read.throwProblems();
   return config;

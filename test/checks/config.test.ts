@@ -43,6 +43,7 @@ describe('deploy configuration', () => {
       dataBucket: undefined,
       freshnessBudgetSeconds: 600,
       apiToken: undefined,
+      jobsViaQueue: false,
     });
   });
 

@@ -74,3 +74,29 @@ describe('jobsCheck', () => {
     }
   });
 });
+
+describe('the jobs check in a stage (JOBS_VIA_QUEUE: writes need a JWT the pipeline does not hold)', () => {
+  const queued: unknown[] = [];
+  const viaQueue = () =>
+    jobsCheck({
+      edgeUrl, queueUrl: QUEUE_URL, dlqUrl: DLQ_URL, budgetSeconds: 1, pollIntervalMs: 5, queueDepth: counters([1, 0, 0], [0]),
+      sendJob: async (job) => { queued.push(job); return 'queued-1'; },
+    }).run();
+
+  it('passes when an anonymous POST is refused with 401 and the job it queues itself is processed', async () => {
+    jobsStatus = 401;
+    const result = await viaQueue();
+    expect(result).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/job queued-1 queued \(anonymous POST refused with 401\)/) });
+    expect(queued).toEqual([expect.objectContaining({ type: 'checksum' })]);
+    expect(postedAuthorizations.at(-1)).toBeUndefined();
+  });
+
+  it('fails when the API takes an anonymous write, and queues nothing', async () => {
+    jobsStatus = 202;
+    queued.length = 0;
+    const result = await viaQueue();
+    expect(result).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/without a token → 202, expected 401/) });
+    expect(queued).toEqual([]);
+  });
+});
+

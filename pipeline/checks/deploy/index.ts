@@ -6,6 +6,7 @@ import { edgeHealthCheck } from '../edge-health.js';
 import { freshnessCheck } from './freshness.js';
 import { awsFreshnessActions } from './freshness-aws.js';
 import { cloudFrontInvalidations, invalidationCheck } from './invalidation.js';
+import { sendJobToQueue } from './send-job.js';
 import { jobsCheck } from './jobs.js';
 import { latencyCheck } from './latency.js';
 import { sqsQueueDepth } from './queue-depth.js';
@@ -29,6 +30,7 @@ export function deployChecks(config: DeployConfig): Check[] {
       budgetSeconds: config.jobBudgetSeconds,
       queueDepth: () => sqsQueueDepth(awsClients.sqs()),
       apiToken: config.apiToken,
+      sendJob: config.jobsViaQueue ? (job) => sendJobToQueue(awsClients.sqs(), config.queueUrl, job.type, job.payload) : undefined,
     }),
     freshnessCheck({
       edgeUrl,

@@ -24,6 +24,14 @@ export interface JobsCheckOptions {
    * @default none (a local stack without API_TOKENS)
    */
   readonly apiToken?: string;
+  /**
+   * Puts the test job on the queue itself instead of posting it through the API. For a stage,
+   * whose API takes writes only with a JWT of its OIDC issuer, which the pipeline does not hold:
+   * the check then proves that an unauthenticated POST is refused (401) and that a queued job is
+   * processed.
+   * @default undefined (post through the API)
+   */
+  readonly sendJob?: (job: ReturnType<typeof testJob>) => Promise<string>;
   /** @default 1000 */
   readonly pollIntervalMs?: number;
 }
@@ -36,13 +44,21 @@ export function jobsCheck(options: JobsCheckOptions): Check {
       const dlqBefore = total(await queueDepth(options.dlqUrl));
 
       const url = `${options.edgeUrl}/v1/jobs`;
-      const posted = await request(url, {
+      const post = (token?: string) => request(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(options.apiToken && { authorization: `Bearer ${options.apiToken}` }) },
+        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
         body: JSON.stringify(testJob()),
       });
-      if (posted.status !== 202) return fail(`POST ${url} → ${posted.status}, expected 202: ${posted.body.slice(0, 200)}`);
-      const jobId = (JSON.parse(posted.body) as { id?: unknown }).id;
+      let jobId: unknown;
+      if (options.sendJob) {
+        const anonymous = await post();
+        if (anonymous.status !== 401) return fail(`POST ${url} without a token → ${anonymous.status}, expected 401: writes must be authenticated`);
+        jobId = await options.sendJob(testJob());
+      } else {
+        const posted = await post(options.apiToken);
+        if (posted.status !== 202) return fail(`POST ${url} → ${posted.status}, expected 202: ${posted.body.slice(0, 200)}`);
+        jobId = (JSON.parse(posted.body) as { id?: unknown }).id;
+      }
 
       const postedAt = performance.now();
       let emptyReads = 0;
@@ -67,7 +83,8 @@ export function jobsCheck(options: JobsCheckOptions): Check {
 
       const dlqAfter = total(await queueDepth(options.dlqUrl));
       if (dlqAfter > dlqBefore) return fail(`${job} processed, but the DLQ grew from ${dlqBefore} to ${dlqAfter} message(s): a job failed`);
-      return pass(`${job} posted; queue empty after ${seconds(emptySinceMs)} (${EMPTY_READS_REQUIRED} reads in a row); DLQ unchanged at ${dlqAfter}`);
+      const how = options.sendJob ? 'queued (anonymous POST refused with 401)' : 'posted';
+      return pass(`${job} ${how}; queue empty after ${seconds(emptySinceMs)} (${EMPTY_READS_REQUIRED} reads in a row); DLQ unchanged at ${dlqAfter}`);
     },
   };
 }

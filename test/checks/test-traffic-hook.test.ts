@@ -3,9 +3,16 @@
 // load balancer's test listener and can break what the green tasks answer. The hook lets a healthy
 // release through (SUCCEEDED) and stops it (FAILED) on a wrong version, a wrong search answer, or
 // latency over budget.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TestTrafficHook } from '../../constructs/test-traffic-hook';
 import { checkTestTraffic, configFromEnv, handler } from '../../pipeline/checks/test-traffic/handler';
 import type { TestTrafficConfig } from '../../pipeline/checks/test-traffic/index';
 import { startApi, startSqsEmulator, stopAllServices, type SqsEmulator } from '../services/helpers';
@@ -108,6 +115,7 @@ describe('release checks on test traffic (lifecycle hook)', () => {
 
   it('answers ECS with the hook status alone, configured from the function environment', async () => {
     const saved = { ...process.env };
+    vi.spyOn(console, 'log').mockImplementation(() => {});
     Object.assign(process.env, { TEST_URL: `${testUrl}/`, EXPECTED_VERSION: RELEASE, LATENCY_BUDGET_MS: '5000', LATENCY_REQUESTS: '5', VERSION_BUDGET_SECONDS: '1' });
     try {
       expect(await handler(EVENT)).toEqual({ hookStatus: 'SUCCEEDED' });
@@ -115,6 +123,44 @@ describe('release checks on test traffic (lifecycle hook)', () => {
       expect(await handler(EVENT)).toEqual({ hookStatus: 'FAILED' });
     } finally {
       process.env = saved;
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('as bundled into the function by the synth, answers the same (the Lambda handler index.handler)', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'hook-synth-'));
+    const saved = { ...process.env };
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const app = new App({ outdir });
+      const stack = new Stack(app, 'Hook', { env: { account: '111111111111', region: 'eu-west-1' } });
+      const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+      const hook = new TestTrafficHook(stack, 'Hook', {
+        vpc,
+        vpcCidr: '10.0.0.0/16',
+        subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        testUrl: 'http://lb:9080',
+        testPort: 9080,
+        expectedVersion: RELEASE,
+        latencyBudget: Duration.seconds(5),
+        logRetention: 30,
+      });
+      app.synth();
+      const fn = hook.function.node.defaultChild as lambda.CfnFunction;
+      const s3Key = stack.resolve((fn.code as lambda.CfnFunction.CodeProperty).s3Key) as string;
+      // The function's code is the file asset its S3 key names: `<hash>.zip` of the directory the
+      // synth staged as `asset.<hash>` in the assembly.
+      const staged = join(outdir, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.js');
+      expect(existsSync(staged), `${staged} not staged`).toBe(true);
+      const bundle = (await import(staged)) as { handler: typeof handler };
+      Object.assign(process.env, { TEST_URL: testUrl, EXPECTED_VERSION: RELEASE, LATENCY_REQUESTS: '5', VERSION_BUDGET_SECONDS: '1', LATENCY_BUDGET_MS: '5000' });
+      expect(await bundle.handler(EVENT)).toEqual({ hookStatus: 'SUCCEEDED' });
+      process.env.EXPECTED_VERSION = 'release-other';
+      expect(await bundle.handler(EVENT)).toEqual({ hookStatus: 'FAILED' });
+    } finally {
+      process.env = saved;
+      vi.restoreAllMocks();
+      rmSync(outdir, { recursive: true, force: true });
     }
   });
 

@@ -86,7 +86,9 @@ export class ReleasePipelineStack extends Stack {
     const synth = new pipelines.CodeBuildStep('Synth', {
       input: source,
       installCommands: ['npm ci', `pip3 install --quiet cfn-lint==${TOOLCHAIN.cfnLint}`],
-      commands: ['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates'],
+      // The compliance audit here is early feedback on every template (staging's too); the
+      // approved verifier audits production's again before production.
+      commands: ['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates', 'npm run compliance'],
       primaryOutputDirectory: 'cdk.out',
       // The commit being released: the API reports it at /v1/version.
       env: { RELEASE_VERSION: commitId },

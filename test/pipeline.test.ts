@@ -107,7 +107,7 @@ describe('the release pipeline', () => {
   it('synthesizes, tests and lints in the build without any secret, then signs in an action of its own', () => {
     const synth = project(template, 'Synth');
     expect(synth.buildspec.phases.install.commands).toEqual(['npm ci', 'pip3 install --quiet cfn-lint==1.51.0']);
-    expect(synth.buildspec.phases.build.commands).toEqual(['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates']);
+    expect(synth.buildspec.phases.build.commands).toEqual(['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates', 'npm run compliance']);
     expect(synth.buildspec.cache).toEqual({ paths: ['/root/.npm/**/*'] });
     expect((synth.environment.EnvironmentVariables ?? []).filter((v: { Type: string }) => v.Type !== 'PLAINTEXT')).toEqual([]);
     const synthActions = roleStatements(template, synth.role).flatMap((s) => [s.Action].flat());

@@ -94,7 +94,7 @@ function codeBuild(action: PipelineAction, model: PipelineModel, tools: Toolbox,
   if (ran) return result('RAN', done.join('; '));
   if (action.name === 'Synth') {
     return tools.synthRan
-      ? result('RAN', 'its commands ran in this CI run (npm ci, typecheck, npm test, cdk synth, lint:templates), with the same pins; this assembly is their output')
+      ? result('RAN', 'its commands ran in this CI run (npm ci, typecheck, npm test, cdk synth, lint:templates, compliance), with the same pins; this assembly is their output')
       : result('CHECKED', 'its npm scripts exist; .ci/run runs the same commands');
   }
   if (/guardrail -- (sign|verify)/.test(commands.join('\n'))) return result('CHECKED', 'its npm scripts exist (run with --guardrail to sign and verify here)');

@@ -28,6 +28,8 @@ export interface FakeAwsState {
   targets: WireTarget[] | undefined;
   /** Status GetInvalidation answers. */
   invalidationStatus: string;
+  /** The API's service deployments, newest first, as DescribeServiceDeployments returns them. */
+  serviceDeployments: Record<string, unknown>[];
   /** Outputs of the stack DescribeStacks answers; undefined: the stack does not exist. */
   stackOutputs: Record<string, string> | undefined;
 }
@@ -46,15 +48,16 @@ const ELB_NS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 const CLOUDFRONT_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
 
 export async function startFakeAws(): Promise<FakeAws> {
-  const state: FakeAwsState = { cluster: { services: [] }, targets: [], invalidationStatus: 'Completed', stackOutputs: undefined };
+  const state: FakeAwsState = { cluster: { services: [] }, targets: [], invalidationStatus: 'Completed', serviceDeployments: [], stackOutputs: undefined };
   const calls: { operation: string; body: string }[] = [];
 
   const server = createServer(async (request, response) => {
     const body = await readBody(request);
     const ecsTarget = request.headers['x-amz-target'];
     if (typeof ecsTarget === 'string' && ecsTarget.startsWith('AmazonEC2ContainerServiceV20141113.')) {
-      calls.push({ operation: `ecs:${ecsTarget.split('.')[1]}`, body });
-      return answerEcs(state, body, response);
+      const operation = ecsTarget.split('.')[1];
+      calls.push({ operation: `ecs:${operation}`, body });
+      return answerEcs(state, operation, body, response);
     }
     const action = new URLSearchParams(body).get('Action');
     if (action === 'DescribeStacks') {
@@ -94,10 +97,19 @@ export async function startFakeAws(): Promise<FakeAws> {
   };
 }
 
-function answerEcs(state: FakeAwsState, body: string, response: ServerResponse): void {
+function answerEcs(state: FakeAwsState, operation: string | undefined, body: string, response: ServerResponse): void {
   const json = 'application/x-amz-json-1.1';
   if (state.cluster === undefined) {
     return send(response, 400, json, JSON.stringify({ __type: 'ClusterNotFoundException', message: 'Cluster not found.' }));
+  }
+  if (operation === 'ListServiceDeployments') {
+    const briefs = state.serviceDeployments.slice(0, 1).map((d) => ({ serviceDeploymentArn: d.serviceDeploymentArn, status: d.status }));
+    return send(response, 200, json, JSON.stringify({ serviceDeployments: briefs }));
+  }
+  if (operation === 'DescribeServiceDeployments') {
+    const { serviceDeploymentArns } = JSON.parse(body) as { serviceDeploymentArns: string[] };
+    const found = state.serviceDeployments.filter((d) => serviceDeploymentArns.includes(d.serviceDeploymentArn as string));
+    return send(response, 200, json, JSON.stringify({ serviceDeployments: found, failures: [] }));
   }
   const { cluster, services: names } = JSON.parse(body) as { cluster: string; services: string[] };
   const services = state.cluster.services.filter((service) => names.includes(service.serviceName));

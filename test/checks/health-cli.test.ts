@@ -32,6 +32,7 @@ beforeAll(async () => {
 beforeEach(() => {
   aws.calls.length = 0;
   aws.state.stackOutputs = undefined;
+  aws.state.serviceDeployments = [];
   aws.state.cluster = { services: [service('api-id6pe9zboa'), service('worker-sskbsaup')] };
   aws.state.targets = [
     { id: '10.0.1.23', state: 'healthy' },
@@ -51,8 +52,38 @@ describe('checks health', () => {
     expect(run.line('api service')).toMatch(/^PASS .*api-id6pe9zboa: running 2 of desired 2/);
     expect(run.line('worker service')).toMatch(/^PASS .*worker-sskbsaup: running 2 of desired 2/);
     expect(run.line('edge health')).toMatch(/^PASS .*\/healthz → 200/);
-    expect(aws.calls.map((call) => call.operation).sort()).toEqual(['ecs:DescribeServices', 'ecs:DescribeServices', 'elasticloadbalancing:DescribeTargetHealth']);
+    expect(run.line('api release')).toMatch(/^PASS .*no deployment of the API recorded yet/);
+    expect(aws.calls.map((call) => call.operation).sort()).toEqual([
+      'ecs:DescribeServices',
+      'ecs:DescribeServices',
+      'ecs:ListServiceDeployments',
+      'elasticloadbalancing:DescribeTargetHealth',
+    ]);
     expect(new URLSearchParams(aws.calls.find((call) => call.operation.startsWith('elasticloadbalancing'))!.body).get('TargetGroupArn')).toBe(TARGET_GROUP_ARN);
+  });
+
+  it('tells what ECS did with the last API release: rolled back by an alarm (production healthy: PASS), a failed rollback (FAIL)', async () => {
+    const arn = 'arn:aws:ecs:eu-west-1:123456789012:service-deployment/production-cluster/api-id6pe9zboa/abc';
+    aws.state.serviceDeployments = [
+      {
+        serviceDeploymentArn: arn,
+        status: 'ROLLBACK_SUCCESSFUL',
+        targetServiceRevision: { arn: 'arn:aws:ecs:eu-west-1:123456789012:service-revision/production-cluster/api-id6pe9zboa/42' },
+        alarms: { status: 'TRIGGERED', alarmNames: ['a', 'b'], triggeredAlarmNames: ['Production-Tiers-api-id6pe9zboa-alternate-5xx-rate'] },
+        rollback: { reason: 'Deployment alarm triggered' },
+      },
+    ];
+    const rolledBack = await runChecksCli(['health'], stageEnv);
+    expect(rolledBack.code, rolledBack.stdout + rolledBack.stderr).toBe(0);
+    expect(rolledBack.line('api release')).toBe(
+      'PASS  api release     last release (service revision 42) ROLLED BACK by deployment alarm(s) Production-Tiers-api-id6pe9zboa-alternate-5xx-rate: Deployment alarm triggered; the previous release serves',
+    );
+    expect(JSON.parse(aws.calls.find((call) => call.operation === 'ecs:DescribeServiceDeployments')!.body)).toEqual({ serviceDeploymentArns: [arn] });
+
+    aws.state.serviceDeployments = [{ serviceDeploymentArn: arn, status: 'ROLLBACK_FAILED', statusReason: 'tasks failed to start' }];
+    const failed = await runChecksCli(['health'], stageEnv);
+    expect(failed.code).toBe(1);
+    expect(failed.line('api release')).toMatch(/^FAIL .*its rollback FAILED: tasks failed to start/);
   });
 
   it('fails naming the unhealthy target and the service short of its desired count', async () => {

@@ -3,6 +3,7 @@ import { awsClients } from '../aws-clients.js';
 import type { Check } from '../check.js';
 import type { HealthConfig } from '../config.js';
 import { edgeHealthCheck } from '../edge-health.js';
+import { apiReleaseCheck } from './api-release.js';
 import { ecsServiceCheck } from './ecs-service.js';
 import { targetHealthCheck } from './target-health.js';
 
@@ -11,6 +12,7 @@ export function healthChecks(config: HealthConfig): Check[] {
   return [
     targetHealthCheck(awsClients.elbv2, config.apiTargetGroupArn, config.apiAlternateTargetGroupArn),
     ecsServiceCheck({ ...ecs, name: 'api service', serviceName: config.apiServiceName, serviceVariable: 'API_SERVICE_NAME' }),
+    apiReleaseCheck({ client: awsClients.ecs, clusterName: config.clusterName, serviceName: config.apiServiceName }),
     ecsServiceCheck({ ...ecs, name: 'worker service', serviceName: config.workerServiceName, serviceVariable: 'WORKER_SERVICE_NAME' }),
     edgeHealthCheck(config.edgeUrl),
   ];

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startSqsEmulator, type SqsEmulator } from './helpers';
 import { freePort, killAllNpmRuns, npmRun, occupyPort, type NpmRun } from './npm-run';
 
-// The tests run at once (own ports, own process groups); whatever a failed one left goes at the end.
+// The `npm run local` cases run one after another: run at once, five stacks of six processes each
+// on two cores left a process group alive past npm's exit. Whatever a failed one left goes at the end.
 afterAll(killAllNpmRuns);
 
 async function startLocal(env: Record<string, string> = {}) {
@@ -27,7 +28,7 @@ function jsonLines(run: NpmRun): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-describe.concurrent('npm run local', () => {
+describe('npm run local', () => {
   it('runs the three tiers, and one Ctrl-C (SIGINT to the group) drains the job in flight and exits 0', async ({ expect }) => {
     const { run, edgeUrl } = await startLocal();
     await run.waitForOutput(/\[local\] Ctrl-C stops everything/);

@@ -13,6 +13,20 @@ const MAX_PROTECTION_MINUTES = 2_880; // the ECS agent's limit (48 h)
 
 async function main(): Promise<void> {
   const logger = createJsonLogger();
+  // Signals first, before anything awaits: a stop that arrives while the worker is still starting
+  // is kept and honoured once the consumer runs, never left to the default (fatal) action. A
+  // terminal's Ctrl-C reaches every process of the foreground group, and npm forwards it too: the
+  // same stop may arrive more than once; every signal after the first is ignored.
+  let stopRequested: string | undefined;
+  let stopConsumer: (() => void) | undefined;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopRequested) return;
+      stopRequested = signal;
+      logger.info('worker.stopping', { signal });
+      stopConsumer?.();
+    });
+  }
   let config: WorkerConfig;
   try {
     config = parseWorkerConfig(process.env);
@@ -52,17 +66,8 @@ async function main(): Promise<void> {
     taskProtection: Boolean(config.ecsAgentUri),
   });
 
-  // A terminal's Ctrl-C reaches every process of the foreground group, and npm forwards it too:
-  // the same stop may arrive more than once. Every signal after the first is ignored (not fatal).
-  let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('worker.stopping', { signal });
-      void consumer.stop();
-    });
-  }
+  stopConsumer = () => void consumer.stop();
+  if (stopRequested) stopConsumer();
   await consumer.stopped;
   client.destroy();
   jobStore.destroy();

@@ -1,14 +1,12 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildStages, stageTemplates } from './support/app';
+import { tiersTemplates } from './support/app';
 
 let production: Template;
 let staging: Template;
 
 beforeAll(() => {
-  const stages = buildStages();
-  production = stageTemplates(stages.production).tiers;
-  staging = stageTemplates(stages.staging).tiers;
+  ({ staging, production } = tiersTemplates());
 });
 
 const apiTaskDefinition = (t: Template) =>

@@ -9,15 +9,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiService, type ApiDeployment, progressiveDeliveryProblems } from '../constructs/api-service';
 import { loadConfig } from '../lib/config';
-import { buildStages, cdkJsonContext, stageTemplates } from './support/app';
+import { buildStages, cdkJsonContext, stageTemplates, tiersTemplates } from './support/app';
 
 let production: Template;
 let staging: Template;
 
 beforeAll(() => {
-  const stages = buildStages();
-  production = stageTemplates(stages.production).tiers;
-  staging = stageTemplates(stages.staging).tiers;
+  ({ staging, production } = tiersTemplates());
 });
 
 const apiService = (t: Template) =>

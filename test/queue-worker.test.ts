@@ -4,15 +4,13 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { QueueWorker } from '../constructs/queue-worker';
-import { buildStages, stageTemplates } from './support/app';
+import { tiersTemplates } from './support/app';
 
 let staging: Template;
 let production: Template;
 
 beforeAll(() => {
-  const stages = buildStages();
-  staging = stageTemplates(stages.staging).tiers;
-  production = stageTemplates(stages.production).tiers;
+  ({ staging, production } = tiersTemplates());
 });
 
 const workerContainer = (t: Template) =>

@@ -32,6 +32,12 @@ export function buildStages(contextOverrides: Record<string, unknown> = {}): Bui
   return { app, staging, production };
 }
 
+/** The Tiers templates of both stages, built once (`-c sandbox=true`), for a test file's assertions. */
+export function tiersTemplates(): { staging: Template; production: Template } {
+  const { staging, production } = buildStages();
+  return { staging: stageTemplates(staging).tiers, production: stageTemplates(production).tiers };
+}
+
 /** The templates of one stage's two stacks. */
 export function stageTemplates(stage: DataProductStage): { tiers: Template; edgeWaf: Template } {
   return { tiers: Template.fromStack(stage.tiersStack), edgeWaf: Template.fromStack(stage.edgeWafStack) };

@@ -1,13 +1,16 @@
 // The pipeline rehearsal: reads the synthesized pipeline and walks its stages and
 // actions in order, running here what can run offline, checking the ordering
 // facts a first release depends on, and printing one line per action.
-//   node --import tsx pipeline/rehearsal/cli.ts [assembly-dir] [--guardrail] [--synth-ran]
-// Exit 0 when nothing failed, 1 on any failure, 2 when the assembly cannot be read.
+//   node --import tsx pipeline/rehearsal/cli.ts [assembly-dir] [--guardrail] [--synth-ran] [--rollback-to=<assembly-dir>]
+// --rollback-to: also report what the Production stage's rollback from this release to the one
+// synthesized in <assembly-dir> changes (rollback.ts); a stateful resource it replaces or removes fails.
+// Exit 0 when nothing failed, 1 on any failure, 2 when an assembly cannot be read.
 import { resolve } from 'node:path';
 import { type ActionResult, rehearseAction } from './actions.js';
 import { rehearseGuardrail } from './guardrail.js';
 import { readPipeline } from './model.js';
 import { orderingProblems } from './ordering.js';
+import { formatRollback, stageRollback, statefulChanges } from './rollback.js';
 
 export interface RehearsalOptions {
   readonly assemblyDir: string;
@@ -40,17 +43,32 @@ export function formatResult(r: ActionResult): string {
   return `${r.status.padEnd(7)} ${r.action.stage}/${r.action.name}: ${r.detail}`;
 }
 
+/**
+ * The Production stage's rollback from the release in `assemblyDir` to the one in `previousDir`:
+ * its report line, and whether it fails (it would replace or remove a stateful resource).
+ */
+export function rehearseRollback(assemblyDir: string, previousDir: string): { line: string; failed: boolean } {
+  const rollback = stageRollback(resolve(assemblyDir), resolve(previousDir), 'Production');
+  const lost = rollback.flatMap((s) => statefulChanges(s.changes)).filter((c) => c.replaced || c.action === 'Remove');
+  return { line: formatRollback('Production', rollback), failed: lost.length > 0 };
+}
+
 function main(argv: string[]): number {
   const positional = argv.filter((a) => !a.startsWith('--'));
+  const assemblyDir = positional[0] ?? 'cdk.out';
+  const previousDir = argv.find((a) => a.startsWith('--rollback-to='))?.slice('--rollback-to='.length);
   let results: ActionResult[];
+  let rollback: { line: string; failed: boolean } | undefined;
   try {
-    results = rehearse({ assemblyDir: positional[0] ?? 'cdk.out', repoRoot: process.cwd(), guardrail: argv.includes('--guardrail'), synthRan: argv.includes('--synth-ran') });
+    results = rehearse({ assemblyDir, repoRoot: process.cwd(), guardrail: argv.includes('--guardrail'), synthRan: argv.includes('--synth-ran') });
+    if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);
   } catch (error) {
     console.error(`rehearsal: cannot read the pipeline: ${(error as Error).message}`);
     return 2;
   }
   for (const r of results) console.log(formatResult(r));
-  const failed = results.filter((r) => r.status === 'FAIL').length;
+  if (rollback) console.log(`${rollback.failed ? 'FAIL   ' : 'CHECKED'} ${rollback.line}`);
+  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0);
   console.log(`rehearsal: ${results.length} actions, ${failed} failed`);
   return failed ? 1 : 0;
 }

@@ -26,19 +26,33 @@ export class AlarmTopic extends Construct {
   /** The topic. */
   public readonly topic: sns.Topic;
 
+  private readonly key: kms.IKey;
+  private readonly publishers = new Set<string>();
+
   constructor(scope: Construct, id: string, props: AlarmTopicProps) {
     super(scope, id);
+    this.key = props.key;
     this.topic = new sns.Topic(this, 'Topic', { masterKey: props.key, enforceSSL: true });
-    // CloudWatch publishes to an encrypted topic only if it may use the key.
-    props.key.addToResourcePolicy(
+    this.allowPublishing('cloudwatch.amazonaws.com', 'CloudWatchAlarmsPublish');
+    if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+  }
+
+  /**
+   * Lets an AWS service publish to the encrypted topic: a service publishes only if the key
+   * policy lets it use the key (https://repost.aws/knowledge-center/sns-not-getting-eventbridge-notification).
+   * The topic policy (publish) comes with the alarm action or the event target.
+   */
+  allowPublishing(servicePrincipal: string, sid: string): void {
+    if (this.publishers.has(servicePrincipal)) return;
+    this.publishers.add(servicePrincipal);
+    this.key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        sid,
+        principals: [new iam.ServicePrincipal(servicePrincipal)],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),
     );
-    if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
   }
 
   /** Makes each alarm notify the topic when it fires and when it clears. */

@@ -10,6 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ApiDeployment, ApiReleaseChecks, ApiService } from '../constructs/api-service';
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { DataBucket } from '../constructs/data-bucket';
+import { DeploymentEvents } from '../constructs/deployment-events';
 import { JobStore } from '../constructs/job-store';
 import { EdgeCache } from '../constructs/edge-cache';
 import { EdgeWebAcl } from '../constructs/edge-web-acl';
@@ -221,6 +222,15 @@ export class DataProductStage extends Stage {
     this.freshnessAlarm = freshness.addAlarm(api);
     // Alarms reach someone: the stage's topic, subscribed from configuration (alarms.email).
     const alarmTopic = new AlarmTopic(stack, 'Alarms', { key: logKey, email: settings.alarms.email });
+    // And so does what ECS did with each release: completed, failed, rolling back, with ECS's reason.
+    new DeploymentEvents(stack, 'DeploymentEvents', {
+      topic: alarmTopic,
+      stageLabel: label,
+      services: [
+        { service: api.service, name: `API (${TIER_IDS.api})` },
+        { service: worker.service, name: `worker (${TIER_IDS.worker})` },
+      ],
+    });
 
     const { domainName, certificateArn } = settings.edge;
     const edge = new EdgeCache(stack, TIER_IDS.edge, {

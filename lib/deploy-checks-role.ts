@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ApiService } from '../constructs/api-service';
@@ -67,6 +67,19 @@ export class DeployChecksRole extends Construct {
         resources: [props.api.service.serviceArn, props.worker.service.serviceArn],
       }),
     );
+    // "api release": the API's newest service deployment and what became of it
+    // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment-permissions.html).
+    const { cluster } = props.api.service;
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ApiReleaseOutcome',
+        actions: ['ecs:ListServiceDeployments', 'ecs:DescribeServiceDeployments'],
+        resources: [
+          props.api.service.serviceArn,
+          stack.formatArn({ service: 'ecs', resource: 'service-deployment', resourceName: `${cluster.clusterName}/${props.api.service.serviceName}/*` }),
+        ],
+      }),
+    );
     this.role.addToPolicy(
       new iam.PolicyStatement({ sid: 'StageOutputs', actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }),
     );
@@ -74,6 +87,12 @@ export class DeployChecksRole extends Construct {
       new iam.PolicyStatement({ sid: 'TargetsHealthy', actions: ['elasticloadbalancing:DescribeTargetHealth'], resources: ['*'] }),
     );
     acknowledgeProbeAccess(this.role.node.findChild('DefaultPolicy'), props.data);
+    const logicalId = (c: Construct) => stack.getLogicalId(c.node.defaultChild as CfnResource);
+    acknowledgeFinding(
+      this.role.node.findChild('DefaultPolicy'),
+      `AwsSolutions-IAM5[Resource::arn:aws:ecs:${stack.region}:${stack.account}:service-deployment/<${logicalId(cluster)}>/<${logicalId(props.api.service)}.Name>/*]`,
+      "The API service's own deployments (read-only: list, describe); a deployment's id is made by ECS when it starts.",
+    );
     acknowledgeFinding(
       this.role.node.findChild('DefaultPolicy'),
       'AwsSolutions-IAM5[Resource::*]',

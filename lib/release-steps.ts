@@ -84,7 +84,7 @@ export class CheckSteps {
     private readonly config: AppConfig,
   ) {}
 
-  /** The post-deploy checks: health, latency budget, fresh version through the edge, jobs drain. */
+  /** The post-deploy checks: health, what ECS did with the API's release, latency budget, fresh version through the edge, jobs drain. */
   deployChecks(id: string, stage: DataProductStage, settings: EnvironmentConfig): pipelines.CodeBuildStep {
     const o = stage.outputs;
     return this.step(id, stage, stage.checksRoleArn, 'npm run checks -- deploy', {
@@ -93,6 +93,8 @@ export class CheckSteps {
       QUEUE_URL: o.queueUrl,
       DLQ_URL: o.deadLetterQueueUrl,
       DATA_BUCKET: o.dataBucketName,
+      CLUSTER_NAME: o.clusterName,
+      API_SERVICE_NAME: o.apiServiceName,
     }, {
       EXPECTED_VERSION: this.commitId,
       LATENCY_BUDGET_MS: String(this.config.pipeline.latencyBudgetMs),

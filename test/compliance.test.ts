@@ -77,6 +77,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/raw/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource',
         'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/snapshots/*] @ Tiers/worker-sskbsaup/Task/TaskRole/DefaultPolicy/Resource',
         'AwsSolutions::AwsSolutions-IAM5[Resource::<DataBucketE6B0FAA8.Arn>/raw/_probe/*] @ Tiers/DeployChecks/Role/DefaultPolicy/Resource',
+        `AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ecs:eu-west-1:${account}:service-deployment/<ClusterEB0386A7>/<apiid6pe9zboaService27E2EBC6.Name>/*] @ Tiers/DeployChecks/Role/DefaultPolicy/Resource`,
         // Progressive delivery of the API (both stages deploy blue/green or canary).
         'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers] @ Tiers/api-id6pe9zboa/Service/AlternateTargetRole/Resource',
         'AwsSolutions::AwsSolutions-IAM5[Resource::*] @ Tiers/api-id6pe9zboa/ReleaseChecks/Role/DefaultPolicy/Resource',

@@ -131,3 +131,28 @@ describe('deployment events of the API and the worker', () => {
     }
   });
 });
+
+describe("the deploy checks' `api release`: the checks role reads the API service's deployments, nothing more", () => {
+  it('allows ecs:ListServiceDeployments and ecs:DescribeServiceDeployments on the API service and its deployments only', () => {
+    for (const t of [staging, production]) {
+      const roleId = Object.keys(t.findResources('AWS::IAM::Role')).find((id) => id.startsWith('DeployChecksRole'))!;
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => p.Properties.Roles.some((r: any) => r.Ref === roleId))!;
+      const statements = policy.Properties.PolicyDocument.Statement as any[];
+      const ecsDeployments = statements.filter((s) => JSON.stringify(s.Action).includes('ServiceDeployments'));
+      const api = serviceId(t, /^apiid6pe9zboa/);
+      const cluster = Object.keys(t.findResources('AWS::ECS::Cluster'))[0];
+      expect(ecsDeployments[0]?.Resource).toHaveLength(2);
+      expect(ecsDeployments).toEqual([
+        {
+          Sid: 'ApiReleaseOutcome',
+          Effect: 'Allow',
+          Action: ['ecs:DescribeServiceDeployments', 'ecs:ListServiceDeployments'],
+          Resource: expect.arrayContaining([
+            { Ref: api },
+            { 'Fn::Join': ['', [expect.stringMatching(/^arn:aws:ecs:eu-west-1:\d{12}:service-deployment\/$/), { Ref: cluster }, '/', { 'Fn::GetAtt': [api, 'Name'] }, '/*']] },
+          ]),
+        },
+      ]);
+    }
+  });
+});

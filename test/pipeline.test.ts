@@ -202,7 +202,7 @@ describe('the release pipeline', () => {
     expect(assume).toEqual([expect.objectContaining({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::333333333333:role/br-fagq2-production-deploy-checks' })]);
     const action = stages.find((s) => s.Name === 'Production')!.Actions.find((a) => a.Name === 'ProductionDeployChecks')!;
     const variables = JSON.stringify(action.Configuration);
-    for (const name of ['EDGE_URL', 'DISTRIBUTION_ID', 'QUEUE_URL', 'DLQ_URL', 'EXPECTED_VERSION']) expect(variables).toContain(name);
+    for (const name of ['EDGE_URL', 'DISTRIBUTION_ID', 'QUEUE_URL', 'DLQ_URL', 'EXPECTED_VERSION', 'CLUSTER_NAME', 'API_SERVICE_NAME']) expect(variables).toContain(name);
     expect(project(template, 'ProductionHealthChecks').buildspec.phases.build.commands.at(-1)).toBe(
       'AWS_PROFILE=stage-checks npm run checks -- health --stack Production-Tiers --allow-missing',
     );

@@ -31,6 +31,9 @@ export interface DeployConfig {
   readonly freshnessBudgetSeconds: number;
   readonly apiToken: string | undefined;
   readonly jobsViaQueue: boolean;
+  /** With apiServiceName, where the `api release` check asks ECS what it did with the release; unset (a local run): SKIP. */
+  readonly clusterName: string | undefined;
+  readonly apiServiceName: string | undefined;
 }
 
 export interface HealthConfig {
@@ -64,6 +67,8 @@ export function parseDeployConfig(settings: Settings): DeployConfig {
     freshnessBudgetSeconds: read.integer('FRESHNESS_BUDGET_SECONDS', 600, 1, 7_200),
     apiToken: read.optional('API_TOKEN'),
     jobsViaQueue: read.optional('JOBS_VIA_QUEUE') === 'true',
+    clusterName: read.optional('CLUSTER_NAME'),
+    apiServiceName: read.optional('API_SERVICE_NAME'),
   };
   read.throwProblems();
   return config;

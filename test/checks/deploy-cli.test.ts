@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdgeProxy, type EdgeProxy } from '../../services/edge/proxy';
 import { isEvent, startApi, startSqsEmulator, startWorker, stopAllServices, type ServiceProcess, type SqsEmulator } from '../services/helpers';
+import { startFakeAws, type FakeAws } from './fake-aws';
 import { runChecksCli } from './run-cli';
 
 let API_VERSION = 'test-1.2.3'; // what startApi gives the API as APP_VERSION (a release replaces it)
@@ -16,8 +17,11 @@ let api: ServiceProcess;
 let apiPort: string;
 let worker: ServiceProcess;
 let stackEnv: Record<string, string>;
+/** ECS's answers about the API's service deployments (the `api release` check). */
+let ecs: FakeAws;
 
 beforeAll(async () => {
+  ecs = await startFakeAws();
   emulator = await startSqsEmulator();
   const { queueUrl, dlqUrl } = await emulator.createQueueWithDlq('deploy-checks');
   let baseUrl: string;
@@ -44,6 +48,7 @@ afterAll(async () => {
   await stopAllServices();
   await edge?.stop();
   await emulator?.stop();
+  await ecs?.stop();
 });
 
 describe('checks deploy against the local stack', () => {
@@ -54,11 +59,25 @@ describe('checks deploy against the local stack', () => {
     expect(run.line('edge health')).toMatch(/^PASS .*\/healthz → 200/);
     expect(run.line('latency')).toMatch(/^PASS .*p95 \d+ ms ≤ budget 5000 ms .* over 20 GET \/v1\/search/);
     expect(run.line('invalidation')).toMatch(/^SKIP .*DISTRIBUTION_ID is not set/);
+    expect(run.line('api release')).toMatch(/^SKIP .*CLUSTER_NAME or API_SERVICE_NAME is not set/);
     expect(run.line('version')).toMatch(new RegExp(`^PASS .*serves "${API_VERSION}"`));
     expect(run.line('jobs')).toMatch(/^PASS .*queue empty after [\d.]+ s .*DLQ unchanged at 0/);
     // The job the check posted really went through the worker.
     const jobId = /job ([\w-]+) posted/.exec(run.line('jobs') ?? '')?.[1];
     expect(worker.logs.some(isEvent('job.completed', { jobId }))).toBe(true);
+  });
+
+  it("reports what ECS did with the release just deployed (completed), asking ECS about the stage's API service", async () => {
+    const arn = 'arn:aws:ecs:eu-west-1:123456789012:service-deployment/production-cluster/api-id6pe9zboa/def';
+    ecs.state.serviceDeployments = [
+      { serviceDeploymentArn: arn, status: 'SUCCESSFUL', targetServiceRevision: { arn: 'arn:aws:ecs:eu-west-1:123456789012:service-revision/production-cluster/api-id6pe9zboa/43' } },
+    ];
+    const withEcs = { ...stackEnv, CLUSTER_NAME: 'production-cluster', API_SERVICE_NAME: 'api-id6pe9zboa', AWS_ENDPOINT_URL_ECS: ecs.url };
+    const run = await runChecksCli(['deploy'], withEcs);
+
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.line('api release')).toBe('PASS  api release     last release (service revision 43) completed');
+    expect(JSON.parse(ecs.calls.find((call) => call.operation === 'ecs:ListServiceDeployments')!.body)).toMatchObject({ cluster: 'production-cluster', service: 'api-id6pe9zboa' });
   });
 
   it('fails the version check, naming both versions, when the API serves another version than expected', async () => {

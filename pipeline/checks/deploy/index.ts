@@ -3,6 +3,7 @@ import { awsClients } from '../aws-clients.js';
 import type { Check } from '../check.js';
 import type { DeployConfig } from '../config.js';
 import { edgeHealthCheck } from '../edge-health.js';
+import { apiReleaseCheck } from '../health/api-release.js';
 import { freshnessCheck } from './freshness.js';
 import { awsFreshnessActions } from './freshness-aws.js';
 import { cloudFrontInvalidations, invalidationCheck } from './invalidation.js';
@@ -16,6 +17,8 @@ export function deployChecks(config: DeployConfig): Check[] {
   const { distributionId, edgeUrl } = config;
   return [
     edgeHealthCheck(edgeUrl),
+    // What ECS did with the release just deployed: "completed" (in a stage rollback, the rollback ECS made).
+    apiReleaseCheck({ client: awsClients.ecs, clusterName: config.clusterName, serviceName: config.apiServiceName, skipWhenUnset: true }),
     latencyCheck({ edgeUrl, requests: config.latencyRequests, budgetMs: config.latencyBudgetMs }),
     invalidationCheck({
       distributionId,

@@ -1,14 +1,16 @@
 // What ECS did with the API's last release: completed, rolled back by a deployment alarm, by the
 // circuit breaker, or stopped by a lifecycle hook (the release checks on test traffic). Production
 // is healthy after a rollback (it serves the previous release), so a rollback PASSes, saying so;
-// only a rollback that itself failed fails. The pipeline prints this line before the next release.
+// only a rollback that itself failed fails. The pipeline prints this line before the next release
+// (health checks) and right after a deploy (deploy checks: "completed" for the release just deployed;
+// a stage rollback's deploy checks see the rollback ECS already made, and pass).
 import {
   DescribeServiceDeploymentsCommand,
   ListServiceDeploymentsCommand,
   type ECSClient,
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
-import { describeError, fail, missing, pass, type Check, type Outcome } from '../check.js';
+import { describeError, fail, missing, pass, skip, type Check, type Outcome } from '../check.js';
 import { isNotFoundError } from './missing.js';
 
 export function evaluateRelease(deployment: ServiceDeployment | undefined): Outcome {
@@ -41,6 +43,11 @@ export interface ApiReleaseCheckOptions {
   readonly client: () => ECSClient;
   readonly clusterName: string | undefined;
   readonly serviceName: string | undefined;
+  /**
+   * Unset cluster or service: SKIP (the deploy checks of a local run) rather than missing.
+   * @default false
+   */
+  readonly skipWhenUnset?: boolean;
 }
 
 export function apiReleaseCheck(options: ApiReleaseCheckOptions): Check {
@@ -48,6 +55,9 @@ export function apiReleaseCheck(options: ApiReleaseCheckOptions): Check {
   return {
     name: 'api release',
     async run() {
+      if (options.skipWhenUnset && (clusterName === undefined || serviceName === undefined)) {
+        return skip('CLUSTER_NAME or API_SERVICE_NAME is not set (no ECS service, e.g. a local run)');
+      }
       if (clusterName === undefined) return missing('CLUSTER_NAME is not set');
       if (serviceName === undefined) return missing('API_SERVICE_NAME is not set');
       try {

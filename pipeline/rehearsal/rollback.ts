@@ -15,7 +15,6 @@
 // differs, or when it references (Ref, Fn::GetAtt, Fn::Sub) a resource that is replaced, since the
 // replacement gets a new physical id or ARN. A resource is replaced when its type is immutable
 // (every property change replaces it) or one of its create-only properties changed.
-import { join } from 'node:path';
 import { type AssemblyStack, listStacks } from '../cloud-assembly.js';
 import { readTemplate } from './model.js';
 
@@ -146,7 +145,7 @@ function inStage(stack: AssemblyStack, stage: string): boolean {
 /** `Pipeline/Production/Tiers` and `Production/Tiers` are both `Production/Tiers`. */
 function stagePath(stack: AssemblyStack, stage: string): string {
   const parts = stack.displayName.split('/');
-  return join(...parts.slice(parts.indexOf(stage)));
+  return parts.slice(parts.indexOf(stage)).join('/');
 }
 
 /** Top-level keys of the resource (Type, DependsOn, ...) and of its Properties whose values differ. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
 import { addComplianceChecks } from '../lib/compliance';
 import { parseConfig } from '../lib/config';
-import { cdkJsonContext, shippedConfig } from './support/app';
+import { newApp, shippedConfig } from './support/app';
 
 interface NagReport {
   conclusion: string;
@@ -22,7 +22,7 @@ const outdirs: string[] = [];
 function nagReport(tamper?: (app: App, built: ReturnType<typeof defineApp>) => void, context: Record<string, unknown> = {}, pack = 'AwsSolutions'): NagReport {
   const outdir = mkdtempSync(path.join(tmpdir(), 'nag-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: { ...cdkJsonContext(), ...context } });
+  const app = newApp(context, outdir);
   const built = defineApp(app, 'test-version');
   tamper?.(app, built);
   const exitCode = process.exitCode;

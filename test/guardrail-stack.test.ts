@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
 import { GUARDRAIL } from '../lib/guardrail-stack';
-import { cdkJsonContext } from './support/app';
+import { newApp } from './support/app';
 
 interface Statement { Effect: string; Action: string | string[]; Resource?: unknown; Principal?: unknown; Condition?: Record<string, any> }
 
@@ -32,7 +32,7 @@ const readsSecrets = (actions: string[]) => actions.some((a) => /^(\*|secretsman
 let app: App;
 let guardrail: Template;
 beforeAll(() => {
-  app = new App({ context: cdkJsonContext() });
+  app = newApp();
   const defined = defineApp(app, 'test-version');
   guardrail = Template.fromStack(defined.guardrailStack!);
 });

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
 import { GUARDRAIL } from '../lib/guardrail-stack';
 import { RELEASE_STAGES } from '../lib/pipeline-stack';
 import { approvedGuardrailInstall, freshnessBudgetSecondsFor, GUARDRAIL_CHECKOUT, WORKER_COLD_START_SECONDS } from '../lib/release-steps';
-import { cdkJsonContext } from './support/app';
+import { cdkJsonContext, newApp } from './support/app';
 
 interface Action {
   Name: string;
@@ -23,7 +22,7 @@ interface PipelineStage {
 
 /** The synthesized pipeline stack's template, for the app as bin/app.ts builds it. */
 function pipelineTemplate(context: Record<string, unknown> = {}): Template {
-  const app = new App({ context: { ...cdkJsonContext(), ...context } });
+  const app = newApp(context);
   const { pipelineStack } = defineApp(app, 'test-version');
   return Template.fromStack(pipelineStack!);
 }
@@ -234,7 +233,7 @@ describe('the release pipeline', () => {
   });
 
   it('builds the service images from the configured base image', () => {
-    const app = new App({ context: { ...cdkJsonContext(), 'pipeline.baseImage': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/docker/library/node:22-alpine' } });
+    const app = newApp({ 'pipeline.baseImage': '123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/docker/library/node:22-alpine' });
     const { pipelineStack } = defineApp(app, 'test-version');
     const manifest = app.synth().getNestedAssembly('assembly-Pipeline-Staging');
     const tiers = manifest.stacks.find((s) => s.stackName === 'Staging-Tiers')!;
@@ -246,7 +245,7 @@ describe('the release pipeline', () => {
   });
 
   it('builds the two stages directly on the app, without a pipeline, in sandbox mode', () => {
-    const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true' } });
+    const app = newApp({ sandbox: 'true' });
     const built = defineApp(app, 'test-version');
     expect(built.pipelineStack).toBeUndefined();
     expect(app.node.children.map((c) => c.node.id)).toEqual(['Staging', 'Production']);

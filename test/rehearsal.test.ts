@@ -3,13 +3,11 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineApp } from '../lib/app';
 import { templatesByRegion } from '../pipeline/lint-templates';
 import type { ActionResult } from '../pipeline/rehearsal/actions';
 import { rehearse } from '../pipeline/rehearsal/cli';
-import { cdkJsonContext, REPO_ROOT } from './support/app';
+import { REPO_ROOT, synthApp } from './support/app';
 
 let workDir: string;
 let assembly: string;
@@ -19,9 +17,7 @@ const cache = new Map<string, string>();
 beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'rehearsal-test-'));
   assembly = join(workDir, 'cdk.out');
-  const app = new App({ outdir: assembly, context: cdkJsonContext() });
-  defineApp(app, 'test-version');
-  app.synth();
+  synthApp(assembly);
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 

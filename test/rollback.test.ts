@@ -4,14 +4,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineApp } from '../lib/app';
 import { listStacks } from '../pipeline/cloud-assembly';
 import { rehearseRollback } from '../pipeline/rehearsal/cli';
 import { readTemplate } from '../pipeline/rehearsal/model';
 import { formatRollback, stageRollback, STATEFUL_TYPES, statefulChanges, templateChanges } from '../pipeline/rehearsal/rollback';
-import { cdkJsonContext } from './support/app';
+import { synthApp } from './support/app';
 
 let workDir: string;
 /** The release production ran before (the one a stage rollback redeploys). */
@@ -21,15 +19,8 @@ let next: string;
 
 beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'rollback-test-'));
-  const synth = (release: string) => {
-    const outdir = join(workDir, release);
-    const app = new App({ outdir, context: cdkJsonContext() });
-    defineApp(app, release);
-    app.synth();
-    return outdir;
-  };
-  previous = synth('0a1b2c3d4e5f');
-  next = synth('9f8e7d6c5b4a');
+  previous = synthApp(join(workDir, 'previous'), '0a1b2c3d4e5f');
+  next = synthApp(join(workDir, 'next'), '9f8e7d6c5b4a');
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 

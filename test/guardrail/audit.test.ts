@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, CfnResource, Validations } from 'aws-cdk-lib';
+import { CfnResource, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { type StackTemplate, stackTemplates } from '../../pipeline/compliance/as
 import { runGuardSync } from '../../pipeline/compliance/guard';
 import { handWrittenProblems } from '../../pipeline/compliance/hand-written';
 import { controlTowerControls, controlTowerRulesFor, disabledControls, PROJECT_RULES_DIR } from '../../pipeline/compliance/profile';
-import { cdkJsonContext } from '../support/app';
+import { newApp } from '../support/app';
 
 const MIN_RETENTION = 30;
 let outdir: string;
@@ -29,7 +29,7 @@ const stack = (displayName: string) => {
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'audit-'));
-  const app = new App({ outdir, context: { ...cdkJsonContext(), sandbox: 'true', 'aws:cdk:enable-path-metadata': true } });
+  const app = newApp({ sandbox: 'true', 'aws:cdk:enable-path-metadata': true }, outdir);
   const { production } = defineApp(app, 'test-version');
   const tiers = production.tiersStack;
   // 1. The API task role gets AdministratorAccess through an override.

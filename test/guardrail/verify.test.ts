@@ -30,6 +30,7 @@ import { runGate } from '../../pipeline/guardrail/gate.js';
 import { formatResult } from '../../pipeline/guardrail/report.js';
 import { UnusableInputError } from '../../pipeline/guardrail/safe-fs.js';
 import { deriveKey, keyIdOf } from '../../pipeline/guardrail/token.js';
+import { synthApp } from '../support/app';
 import { type VerifyResult, verifyAssembly } from '../../pipeline/guardrail/verify.js';
 
 const REPO = resolve(__dirname, '..', '..');
@@ -63,13 +64,7 @@ function sign(dir: string, token = TOKEN, commit = RELEASE, stageConfig: StageCo
 }
 
 beforeAll(() => {
-  synthesized = tempDir('guardrail-synth-');
-  const synth = spawnSync(BIN('cdk'), ['synth', '-q', '**', '--no-notices', '-o', synthesized], {
-    cwd: REPO,
-    env: childEnv(),
-    encoding: 'utf8',
-  });
-  if (synth.status !== 0) throw new Error(`cdk synth failed (${synth.status}):\n${synth.stderr}`);
+  synthesized = synthApp(tempDir('guardrail-synth-'));
   signed = tempDir('guardrail-signed-');
   cpSync(synthesized, signed, { recursive: true, verbatimSymlinks: true });
   sign(signed);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { defineApp } from '../../lib/app';
+import { appProps } from '../../lib/app-props';
 import { DataProductStage } from '../../lib/stage';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -25,9 +26,38 @@ export interface BuiltStages {
   readonly production: DataProductStage;
 }
 
+/**
+ * A fresh App as bin/app.ts makes it (its synth switches: no creation stack traces, no
+ * tree.json), with cdk.json's context and `context` on top.
+ */
+export function newApp(context: Record<string, unknown> = {}, outdir?: string): App {
+  const props = appProps();
+  return new App({ ...props, outdir, context: { ...props.context, ...cdkJsonContext(), ...context } });
+}
+
+/** The context `cdk synth` adds for the app (aws-cdk 2.1148): its output, file for file. */
+const CLI_CONTEXT = {
+  'aws:cdk:enable-path-metadata': true,
+  'aws:cdk:enable-asset-metadata': true,
+  'aws:cdk:version-reporting': true,
+};
+
+/**
+ * Synthesizes the whole app for `release` into `outdir`, in this process, as
+ * `npx cdk synth -q '**'` does (the same files; only the source locations in metadata entries'
+ * traces differ), and returns `outdir`. A full synth in a test worker that already loaded
+ * aws-cdk-lib costs about a third of a CLI synth.
+ */
+export function synthApp(outdir: string, release = 'test-version', context: Record<string, unknown> = {}): string {
+  const app = newApp({ ...CLI_CONTEXT, ...context }, outdir);
+  defineApp(app, release);
+  app.synth();
+  return outdir;
+}
+
 /** The app's two stages, built as `-c sandbox=true` builds them (directly on a fresh App). */
 export function buildStages(contextOverrides: Record<string, unknown> = {}): BuiltStages {
-  const app = new App({ context: { ...cdkJsonContext(), sandbox: 'true', ...contextOverrides } });
+  const app = newApp({ sandbox: 'true', ...contextOverrides });
   const { staging, production } = defineApp(app, 'test-version');
   return { app, staging, production };
 }

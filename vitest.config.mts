@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
     // CDK synthesis and the integration tests start real processes: give them room.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templatesByRegion } from '../pipeline/lint-templates';
 import type { ActionResult } from '../pipeline/rehearsal/actions';
 import { rehearse } from '../pipeline/rehearsal/cli';
-import { REPO_ROOT, synthApp } from './support/app';
+import { REPO_ROOT, sharedAssembly } from './support/app';
 
 let workDir: string;
 let assembly: string;
@@ -16,8 +16,7 @@ const cache = new Map<string, string>();
 
 beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'rehearsal-test-'));
-  assembly = join(workDir, 'cdk.out');
-  synthApp(assembly);
+  assembly = sharedAssembly(); // read only: the edited cases rehearse copies
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 

@@ -9,7 +9,7 @@ import { listStacks } from '../pipeline/cloud-assembly';
 import { rehearseRollback } from '../pipeline/rehearsal/cli';
 import { readTemplate } from '../pipeline/rehearsal/model';
 import { formatRollback, stageRollback, STATEFUL_TYPES, statefulChanges, templateChanges } from '../pipeline/rehearsal/rollback';
-import { synthApp } from './support/app';
+import { sharedAssembly, synthApp } from './support/app';
 
 let workDir: string;
 /** The release production ran before (the one a stage rollback redeploys). */
@@ -20,7 +20,7 @@ let next: string;
 beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'rollback-test-'));
   previous = synthApp(join(workDir, 'previous'), '0a1b2c3d4e5f');
-  next = synthApp(join(workDir, 'next'), '9f8e7d6c5b4a');
+  next = sharedAssembly(); // the release 'test-version'
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 

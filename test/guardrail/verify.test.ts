@@ -30,7 +30,7 @@ import { runGate } from '../../pipeline/guardrail/gate.js';
 import { formatResult } from '../../pipeline/guardrail/report.js';
 import { UnusableInputError } from '../../pipeline/guardrail/safe-fs.js';
 import { deriveKey, keyIdOf } from '../../pipeline/guardrail/token.js';
-import { synthApp } from '../support/app';
+import { sharedAssembly } from '../support/app';
 import { type VerifyResult, verifyAssembly } from '../../pipeline/guardrail/verify.js';
 
 const REPO = resolve(__dirname, '..', '..');
@@ -64,7 +64,7 @@ function sign(dir: string, token = TOKEN, commit = RELEASE, stageConfig: StageCo
 }
 
 beforeAll(() => {
-  synthesized = synthApp(tempDir('guardrail-synth-'));
+  synthesized = sharedAssembly();
   signed = tempDir('guardrail-signed-');
   cpSync(synthesized, signed, { recursive: true, verbatimSymlinks: true });
   sign(signed);

@@ -1,8 +1,9 @@
 // Builds the real app (both stages) from cdk.json's context for assertions.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { inject } from 'vitest';
 import { defineApp } from '../../lib/app';
 import { appProps } from '../../lib/app-props';
 import { DataProductStage } from '../../lib/stage';
@@ -55,14 +56,37 @@ export function synthApp(outdir: string, release = 'test-version', context: Reco
   return outdir;
 }
 
-/** The app's two stages, built as `-c sandbox=true` builds them (directly on a fresh App). */
-export function buildStages(contextOverrides: Record<string, unknown> = {}): BuiltStages {
-  const app = newApp({ sandbox: 'true', ...contextOverrides });
-  const { staging, production } = defineApp(app, 'test-version');
-  return { app, staging, production };
+// A test worker keeps this module from one file to the next (vitest.config.mts: isolate false),
+// so the shipped app is built once per worker, not once per file that reads it.
+let sharedAssemblyDir: string | undefined;
+let shippedStages: BuiltStages | undefined;
+
+/**
+ * The whole app, as shipped, synthesized once per test worker (`synthApp` with the default
+ * release) into the run's scratch folder (test/support/global-setup.ts removes it). Shared:
+ * read it, or copy it before changing anything.
+ */
+export function sharedAssembly(): string {
+  sharedAssemblyDir ??= synthApp(mkdtempSync(path.join(inject('scratchDir'), 'assembly-')));
+  return sharedAssemblyDir;
 }
 
-/** The Tiers templates of both stages, built once (`-c sandbox=true`), for a test file's assertions. */
+/**
+ * The app's two stages, built as `-c sandbox=true` builds them (directly on a fresh App). Without
+ * overrides, the shipped configuration's stages are built once per test worker and shared: read
+ * them, never add to them.
+ */
+export function buildStages(contextOverrides: Record<string, unknown> = {}): BuiltStages {
+  const shipped = Object.keys(contextOverrides).length === 0;
+  if (shipped && shippedStages) return shippedStages;
+  const app = newApp({ sandbox: 'true', ...contextOverrides });
+  const { staging, production } = defineApp(app, 'test-version');
+  const built = { app, staging, production };
+  if (shipped) shippedStages = built;
+  return built;
+}
+
+/** The Tiers templates of both stages (`-c sandbox=true`, the shipped configuration). */
 export function tiersTemplates(): { staging: Template; production: Template } {
   const { staging, production } = buildStages();
   return { staging: stageTemplates(staging).tiers, production: stageTemplates(production).tiers };

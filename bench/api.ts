@@ -12,7 +12,7 @@ const SEARCH_PATH = '/v1/search?q=rainfall%20north&limit=10';
 
 /** Starts a server process and resolves with the URL from the first log line that carries one. */
 async function startServer(script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -32,7 +32,7 @@ function run(url: string): Promise<autocannon.Result> {
 }
 
 async function main(): Promise<void> {
-  const repo = join(__dirname, '..');
+  const repo = join(import.meta.dirname, '..');
   const api = await startServer(join(repo, 'services', 'api', 'src', 'main.ts'), {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     AWS_REGION: 'us-east-1',
   });
   const body = await (await fetch(api.url + SEARCH_PATH)).text();
-  const bare = await startServer(join(__dirname, 'api-bare-server.ts'), { BENCH_BODY: body });
+  const bare = await startServer(join(import.meta.dirname, 'api-bare-server.ts'), { BENCH_BODY: body });
 
   console.log(`bench:api  ${CONNECTIONS} connections, ${DURATION} s each, ${Buffer.byteLength(body)}-byte body`);
   await autocannon({ url: api.url + SEARCH_PATH, connections: CONNECTIONS, duration: 2 }); // warm-up

@@ -12,21 +12,21 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { startEdgeProxy } from '../services/edge/proxy';
-import { startLocalAws } from '../services/local-aws';
-import { addRecords } from '../services/records';
-import { DataBucket } from '../services/shared/dataset';
+import { startEdgeProxy } from '../services/edge/proxy.ts';
+import { startLocalAws } from '../services/local-aws.ts';
+import { addRecords } from '../services/records.ts';
+import { DataBucket } from '../services/shared/dataset.ts';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SAMPLES = Number(process.env.BENCH_FRESHNESS_SAMPLES ?? 5);
-const repo = join(__dirname, '..');
+const repo = join(import.meta.dirname, '..');
 
 /** Worker events counted over the run (a busy or failed claim would show in the tail latency). */
 const events = new Map<string, number>();
 
 function startService(name: 'api' | 'worker', env: Record<string, string>, ready: string): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'services', name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [join(repo, 'services', name, 'src', 'main.ts')], {
     env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -19,10 +19,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Consumer } from 'sqs-consumer';
-import { startConsumer, type RunningConsumer } from '../services/worker/src/consumer';
-import { parseJobMessage } from '../services/shared/jobs';
-import { createHandlers, handlerFor } from '../services/worker/src/handlers/registry';
-import { silentLogger } from '../services/worker/src/log';
+import { startConsumer, type RunningConsumer } from '../services/worker/src/consumer.ts';
+import { parseJobMessage } from '../services/shared/jobs.ts';
+import { createHandlers, handlerFor } from '../services/worker/src/handlers/registry.ts';
+import { silentLogger } from '../services/worker/src/log.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -40,7 +40,7 @@ async function runJob(body: string | undefined): Promise<void> {
 }
 
 async function startEmulator() {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'worker-emulator.ts')], {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'worker-emulator.ts')], {
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,6 +1,6 @@
 // The `app` command of cdk.json. It bundles the TypeScript app with esbuild in
 // memory and runs the bundle: no separately built dist/ can go stale, and
-// bundling our own source (dependencies stay external) is quicker than tsx
+// bundling our own source (dependencies stay external) is quicker than
 // transpiling every module on each run. The bundle is reused while none of its
 // inputs changed (below).
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';

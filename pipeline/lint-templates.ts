@@ -1,10 +1,10 @@
 // cfn-lint over every template of a synthesized assembly, each against the
 // region its stack deploys to (cfn-lint checks resource types and properties
 // per region; its default region is us-east-1).
-//   node --import tsx pipeline/lint-templates.ts [assembly-dir]
+//   node pipeline/lint-templates.ts [assembly-dir]
 import { spawnSync } from 'node:child_process';
 import { relative } from 'node:path';
-import { listStacks } from './cloud-assembly.js';
+import { listStacks } from './cloud-assembly.ts';
 
 /** Groups the templates of an assembly by the region their stacks deploy to. */
 export function templatesByRegion(assemblyDir: string, defaultRegion = 'us-east-1'): Map<string, string[]> {

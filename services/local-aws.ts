@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { startSqsEmulator, type SqsEmulator } from './sqs-emulator';
+import { startSqsEmulator, type SqsEmulator } from './sqs-emulator.ts';
 
 export interface LocalAws extends SqsEmulator {
   /** sdkEnv plus JOBS_TABLE and DATA_BUCKET: a default table and bucket, created at start. */

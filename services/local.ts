@@ -9,8 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startEdgeProxy, type EdgeProxy } from './edge/proxy';
-import { startLocalAws, type LocalAws } from './local-aws';
+import { startEdgeProxy, type EdgeProxy } from './edge/proxy.ts';
+import { startLocalAws, type LocalAws } from './local-aws.ts';
 
 /** A start-up failure the user can fix: printed as one line, no stack. */
 class StartError extends Error {}
@@ -38,11 +38,11 @@ interface Service {
 }
 
 /**
- * One node process per service (no npm or tsx wrapper between), its JSON log lines passed through.
+ * One node process per service (no npm wrapper between), its JSON log lines passed through.
  * Resolves once the service logs `readyEvent`; rejects with the reason it logged if it exits first.
  */
 function startService(name: 'api' | 'worker', env: NodeJS.ProcessEnv, readyEvent: string): Promise<Service> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [join(import.meta.dirname, name, 'src', 'main.ts')], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DataBucket, parseRecords, RAW_PREFIX } from './shared/dataset';
-import { JOB_MESSAGE_FORMAT, type JobMessage } from './shared/jobs';
+import { DataBucket, parseRecords, RAW_PREFIX } from './shared/dataset.ts';
+import { JOB_MESSAGE_FORMAT, type JobMessage } from './shared/jobs.ts';
 
 /** Puts a validated record file under raw/; resolves with its key. */
 export async function addRecords(data: DataBucket, text: string, name: string, prefix = `${RAW_PREFIX}added/`): Promise<string> {
@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (require.main === module) {
+if (import.meta.main) {
   main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);

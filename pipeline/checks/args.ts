@@ -1,7 +1,7 @@
 // The command line: `checks <deploy|health> [--<variable> value ...] [--allow-missing]`.
 import { parseArgs } from 'node:util';
-import { UsageError } from './config.js';
-import { DEPLOY_VARIABLES, HEALTH_VARIABLES, VARIABLES, flagName, type VariableName } from './variables.js';
+import { UsageError } from './config.ts';
+import { DEPLOY_VARIABLES, HEALTH_VARIABLES, VARIABLES, flagName, type VariableName } from './variables.ts';
 
 export const COMMANDS = {
   deploy: { variables: DEPLOY_VARIABLES, summary: 'post-deploy checks: health, latency, fresh version through the edge, jobs' },

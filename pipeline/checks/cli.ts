@@ -1,13 +1,13 @@
 // The deploy checks CLI: `npm run checks -- <deploy|health> [flags]`. See README.md beside this file.
-import { parseCommandLine, usage, type Invocation } from './args.js';
-import { destroyAwsClients } from './aws-clients.js';
-import { runChecks, type Check, type CheckResult } from './check.js';
-import { mergeSettings, parseDeployConfig, parseHealthConfig, UsageError } from './config.js';
-import { deployChecks } from './deploy/index.js';
-import { applyAllowMissing } from './health/missing.js';
-import { healthChecks } from './health/index.js';
-import { readStackOutputs } from './stack-outputs.js';
-import { EXIT_USAGE, exitCode, formatResult, formatSummary } from './report.js';
+import { parseCommandLine, usage, type Invocation } from './args.ts';
+import { destroyAwsClients } from './aws-clients.ts';
+import { runChecks, type Check, type CheckResult } from './check.ts';
+import { mergeSettings, parseDeployConfig, parseHealthConfig, UsageError } from './config.ts';
+import { deployChecks } from './deploy/index.ts';
+import { applyAllowMissing } from './health/missing.ts';
+import { healthChecks } from './health/index.ts';
+import { readStackOutputs } from './stack-outputs.ts';
+import { EXIT_USAGE, exitCode, formatResult, formatSummary } from './report.ts';
 
 interface Plan {
   readonly checks: Check[];

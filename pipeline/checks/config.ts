@@ -1,5 +1,5 @@
 // The checks' configuration, validated once: every problem is reported, each naming its variable.
-import { VARIABLES, type VariableName } from './variables.js';
+import { VARIABLES, type VariableName } from './variables.ts';
 
 export class UsageError extends Error {}
 
@@ -96,11 +96,13 @@ export function parseHealthConfig(settings: Settings, allowMissing: boolean): He
  */
 class SettingsReader {
   private readonly problems: string[] = [];
+  private readonly settings: Settings;
+  private readonly required: boolean;
 
-  constructor(
-    private readonly settings: Settings,
-    private readonly required: boolean,
-  ) {}
+  constructor(settings: Settings, required: boolean) {
+    this.settings = settings;
+    this.required = required;
+  }
 
   optional(name: VariableName): string | undefined {
     const value = this.settings[name]?.trim();

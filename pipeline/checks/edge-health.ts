@@ -1,6 +1,6 @@
 // Shared by `deploy` and `health`: the stage answers GET /healthz through its public URL.
-import { fail, missing, pass, type Check } from './check.js';
-import { request } from './http.js';
+import { fail, missing, pass, type Check } from './check.ts';
+import { request } from './http.ts';
 
 export function edgeHealthCheck(edgeUrl: string | undefined): Check {
   return {

@@ -1,5 +1,5 @@
 // How results are printed and turned into the process's exit code.
-import type { CheckResult } from './check.js';
+import type { CheckResult } from './check.ts';
 
 /** Exit codes (README.md): every check passed or was skipped / a check failed / bad usage or configuration. */
 export const EXIT_OK = 0;

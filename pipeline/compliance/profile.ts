@@ -4,11 +4,11 @@
 // control-tower-disabled.json. Plus the checks Guard cannot express (hand-written.ts).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { resourceTypes, type StackTemplate } from './assembly';
-import { CONTROL_TOWER_RULES_DIR, type GuardFailure, type GuardRun, runGuard, runGuardSync } from './guard';
-import { handWrittenProblems } from './hand-written';
+import { resourceTypes, type StackTemplate } from './assembly.ts';
+import { CONTROL_TOWER_RULES_DIR, type GuardFailure, type GuardRun, runGuard, runGuardSync } from './guard.ts';
+import { handWrittenProblems } from './hand-written.ts';
 
-export const COMPLIANCE_DIR = __dirname;
+export const COMPLIANCE_DIR = import.meta.dirname;
 export const PROJECT_RULES_DIR = join(COMPLIANCE_DIR, 'rules');
 
 /** A Control Tower control turned off, and why; for the listed stacks only, or for all. */

@@ -1,6 +1,6 @@
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { LIMITS, readJsonInside, realRoot, resolveInside, UnusableInputError } from './safe-fs.js';
+import { LIMITS, readJsonInside, realRoot, resolveInside, UnusableInputError } from './safe-fs.ts';
 
 /** A CloudFormation stack of one (nested) cloud assembly. */
 export interface StackArtifact {

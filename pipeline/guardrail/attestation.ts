@@ -2,12 +2,12 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, constants, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type AssemblyInfo, readCloudAssembly } from './assembly.js';
-import { canonicalJson } from './canonical.js';
-import { type CoveredKind, type CoveredPath, coveredPaths } from './coverage.js';
-import { compareStrings, type DirectoryMember, hashPath } from './digest.js';
-import { ReadBudget, readJson, realRoot, resolveInside, typeName, UnusableInputError } from './safe-fs.js';
-import { type GuardrailKey, KDF_DESCRIPTION } from './token.js';
+import { type AssemblyInfo, readCloudAssembly } from './assembly.ts';
+import { canonicalJson } from './canonical.ts';
+import { type CoveredKind, type CoveredPath, coveredPaths } from './coverage.ts';
+import { compareStrings, type DirectoryMember, hashPath } from './digest.ts';
+import { ReadBudget, readJson, realRoot, resolveInside, typeName, UnusableInputError } from './safe-fs.ts';
+import { type GuardrailKey, KDF_DESCRIPTION } from './token.ts';
 
 /** The attestation file, at the assembly root. */
 export const ATTESTATION_FILE = 'guardrail-attestation.json';

@@ -4,12 +4,12 @@
 // and escape hatches included), and the cdk-nag results are held to the approved
 // profile: the minimum packs ran, and every acknowledgement is in the allow-list.
 import { resolve } from 'node:path';
-import { missingMinimumPacks, unapprovedAcknowledgements } from '../compliance/acknowledgements.js';
-import { stackTemplates } from '../compliance/assembly.js';
-import { configuredMinLogRetentionDays } from '../compliance/settings.js';
-import { checkTemplatesSync, formatFinding } from '../compliance/profile.js';
-import type { AssemblyInfo } from './assembly.js';
-import { type CheckResult, fromProblems } from './check.js';
+import { missingMinimumPacks, unapprovedAcknowledgements } from '../compliance/acknowledgements.ts';
+import { stackTemplates } from '../compliance/assembly.ts';
+import { configuredMinLogRetentionDays } from '../compliance/settings.ts';
+import { checkTemplatesSync, formatFinding } from '../compliance/profile.ts';
+import type { AssemblyInfo } from './assembly.ts';
+import { type CheckResult, fromProblems } from './check.ts';
 
 /** The ids of the audit's checks, in the order verify reports them. */
 export const AUDIT_IDS = ['compliance-project-rules', 'compliance-control-tower', 'compliance-packs', 'compliance-acknowledgements'];

@@ -1,12 +1,12 @@
 // The guardrail CLI: `npm run guardrail -- <command> ...`. See README.md beside this file.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ATTESTATION_FILE, COMMIT_PATTERN, type StageConfig, writeAttestation } from './attestation.js';
-import { DEFAULT_PIPELINE_STACK, runGate } from './gate.js';
-import { formatResult, safeLine, writeReport } from './report.js';
-import { readJson, realRoot, UnusableInputError } from './safe-fs.js';
-import { GuardrailTokenError, signingKey } from './token.js';
-import { EXECUTION_ENV_VAR, verifyAssembly } from './verify.js';
+import { ATTESTATION_FILE, COMMIT_PATTERN, type StageConfig, writeAttestation } from './attestation.ts';
+import { DEFAULT_PIPELINE_STACK, runGate } from './gate.ts';
+import { formatResult, safeLine, writeReport } from './report.ts';
+import { readJson, realRoot, UnusableInputError } from './safe-fs.ts';
+import { GuardrailTokenError, signingKey } from './token.ts';
+import { EXECUTION_ENV_VAR, verifyAssembly } from './verify.ts';
 
 /** Exit codes: documented in README.md. */
 export const EXIT_OK = 0;
@@ -190,7 +190,7 @@ function usageError(message: string): number {
   return EXIT_USAGE;
 }
 
-// Run only as a script (tsx pipeline/guardrail/cli.ts), not when a test imports main().
+// Run only as a script (node pipeline/guardrail/cli.ts), not when a test imports main().
 if (process.argv[1] && /[\\/]cli\.[cm]?[jt]s$/.test(process.argv[1])) {
   process.exitCode = main(process.argv.slice(2), process.env);
 }

@@ -1,5 +1,5 @@
-import type { AttestedEntry, MissingPath } from './attestation.js';
-import type { DirectoryMember } from './digest.js';
+import type { AttestedEntry, MissingPath } from './attestation.ts';
+import type { DirectoryMember } from './digest.ts';
 
 /**
  * Differences between what was signed and what is on disk now, one line each, every

@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssemblyInfo } from './assembly.js';
-import { compareStrings } from './digest.js';
+import type { AssemblyInfo } from './assembly.ts';
+import { compareStrings } from './digest.ts';
 
 /** What a covered path is, for messages and for the checks that care (templates, assets). */
 export type CoveredKind =

@@ -8,7 +8,7 @@ import {
   readChunks,
   typeName,
   UnusableInputError,
-} from './safe-fs.js';
+} from './safe-fs.ts';
 
 /** One file inside a hashed directory. */
 export interface DirectoryMember {

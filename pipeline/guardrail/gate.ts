@@ -2,10 +2,10 @@
 // deployed one only in asset hashes, unless its normalized digest was approved outside
 // the commit.
 import { z } from 'zod';
-import { parseJsonFile, readCloudAssembly } from './assembly.js';
-import { canonicalDigest } from './canonical.js';
-import { readJson, realRoot, UnusableInputError } from './safe-fs.js';
-import { lines, newDifferences, note, show } from './structure.js';
+import { parseJsonFile, readCloudAssembly } from './assembly.ts';
+import { canonicalDigest } from './canonical.ts';
+import { readJson, realRoot, UnusableInputError } from './safe-fs.ts';
+import { lines, newDifferences, note, show } from './structure.ts';
 
 /** The pipeline stack's deployed name (its manifest `stackName`, else its artifact id). */
 export const DEFAULT_PIPELINE_STACK = 'br-fagq2-pipeline';

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseJsonFile } from './assembly.js';
-import { type CheckResult, fail, fromProblems } from './check.js';
-import { VALIDATION_REPORT_FILE } from './coverage.js';
+import { parseJsonFile } from './assembly.ts';
+import { type CheckResult, fail, fromProblems } from './check.ts';
+import { VALIDATION_REPORT_FILE } from './coverage.ts';
 
 // Only the fields the check reads; see PolicyValidationReportJson in @aws-cdk/cloud-assembly-schema.
 const violationSchema = z.object({

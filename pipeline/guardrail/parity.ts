@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { z } from 'zod';
-import { type AssemblyInfo, type AssetSource, parseJsonFile, type StackArtifact, templateAssets } from './assembly.js';
-import type { StageConfig } from './attestation.js';
-import { canonicalJson } from './canonical.js';
-import { type CheckResult, fromProblems } from './check.js';
-import { LIMITS, resolveInside, UnusableInputError } from './safe-fs.js';
-import { type CompareRules, compareJson, type Differences, type Leaf, leaves, lines, newDifferences, note, show } from './structure.js';
+import { type AssemblyInfo, type AssetSource, parseJsonFile, type StackArtifact, templateAssets } from './assembly.ts';
+import type { StageConfig } from './attestation.ts';
+import { canonicalJson } from './canonical.ts';
+import { type CheckResult, fromProblems } from './check.ts';
+import { LIMITS, resolveInside, UnusableInputError } from './safe-fs.ts';
+import { type CompareRules, compareJson, type Differences, type Leaf, leaves, lines, newDifferences, note, show } from './structure.ts';
 
 /** What the parity checks compare. */
 export interface ParityInput {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { writeFileSafely } from './attestation.js';
-import type { VerifyResult } from './verify.js';
+import { writeFileSafely } from './attestation.ts';
+import type { VerifyResult } from './verify.ts';
 
 /** Detail lines printed per check; the report holds up to MAX_REPORT_DETAILS, and says how many more. */
 export const MAX_PRINTED_DETAILS = 20;

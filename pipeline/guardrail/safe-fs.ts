@@ -47,8 +47,12 @@ export class ReadBudget {
   private bytes = 0;
   private count = 0;
 
+  private readonly limits: { readonly entries: number; readonly totalBytes: number };
+
   /** @param limits the run's limits; LIMITS unless a test gives smaller ones. */
-  constructor(private readonly limits: { readonly entries: number; readonly totalBytes: number } = LIMITS) {}
+  constructor(limits: { readonly entries: number; readonly totalBytes: number } = LIMITS) {
+    this.limits = limits;
+  }
 
   charge(path: string, bytes: number): void {
     this.bytes += bytes;

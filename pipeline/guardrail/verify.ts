@@ -1,4 +1,4 @@
-import { type AssemblyInfo, findStage, readCloudAssembly } from './assembly.js';
+import { type AssemblyInfo, findStage, readCloudAssembly } from './assembly.ts';
 import {
   type Attestation,
   AttestationFormatError,
@@ -7,14 +7,14 @@ import {
   hmacMatches,
   type MissingPath,
   readAttestation,
-} from './attestation.js';
-import { AUDIT_IDS, auditStage } from './audit.js';
-import { type CheckResult, fail, fromProblems, pass, skip } from './check.js';
-import { diffEntries } from './compare.js';
-import { checkNagFindings } from './nag.js';
-import { parityChecks } from './parity.js';
-import { realRoot, UnusableInputError } from './safe-fs.js';
-import { type AcceptedKey, GuardrailTokenError, verificationKeys } from './token.js';
+} from './attestation.ts';
+import { AUDIT_IDS, auditStage } from './audit.ts';
+import { type CheckResult, fail, fromProblems, pass, skip } from './check.ts';
+import { diffEntries } from './compare.ts';
+import { checkNagFindings } from './nag.ts';
+import { parityChecks } from './parity.ts';
+import { realRoot, UnusableInputError } from './safe-fs.ts';
+import { type AcceptedKey, GuardrailTokenError, verificationKeys } from './token.ts';
 
 /** The environment variable carrying the CodePipeline execution id, bound into the attestation when set. */
 export const EXECUTION_ENV_VAR = 'PIPELINE_EXECUTION_ID';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type PipelineAction, type PipelineModel, readTemplate } from './model.js';
+import { type PipelineAction, type PipelineModel, readTemplate } from './model.ts';
 
 export type Status = 'RAN' | 'CHECKED' | 'OFFLINE' | 'FAIL';
 

@@ -1,16 +1,16 @@
 // The pipeline rehearsal: reads the synthesized pipeline and walks its stages and
 // actions in order, running here what can run offline, checking the ordering
 // facts a first release depends on, and printing one line per action.
-//   node --import tsx pipeline/rehearsal/cli.ts [assembly-dir] [--guardrail] [--synth-ran] [--rollback-to=<assembly-dir>]
+//   node pipeline/rehearsal/cli.ts [assembly-dir] [--guardrail] [--synth-ran] [--rollback-to=<assembly-dir>]
 // --rollback-to: also report what the Production stage's rollback from this release to the one
 // synthesized in <assembly-dir> changes (rollback.ts); a stateful resource it replaces or removes fails.
 // Exit 0 when nothing failed, 1 on any failure, 2 when an assembly cannot be read.
 import { resolve } from 'node:path';
-import { type ActionResult, rehearseAction } from './actions.js';
-import { rehearseGuardrail } from './guardrail.js';
-import { readPipeline } from './model.js';
-import { orderingProblems } from './ordering.js';
-import { formatRollback, stageRollback, statefulChanges } from './rollback.js';
+import { type ActionResult, rehearseAction } from './actions.ts';
+import { rehearseGuardrail } from './guardrail.ts';
+import { readPipeline } from './model.ts';
+import { orderingProblems } from './ordering.ts';
+import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
 
 export interface RehearsalOptions {
   readonly assemblyDir: string;

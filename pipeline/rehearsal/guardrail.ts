@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandsOf } from './actions.js';
-import { type PipelineAction, type PipelineModel } from './model.js';
+import { commandsOf } from './actions.ts';
+import { type PipelineAction, type PipelineModel } from './model.ts';
 
 /** A token for the rehearsal only (meets the guardrail's strength rule). */
 const REHEARSAL_TOKEN = 'rehearsal-0f3a9c2e7b1d4e6f8a0b2c4d';

@@ -3,7 +3,7 @@
 // roles it assumes, the stacks it deploys and the variables it reads.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AssemblyStack, listStacks } from '../cloud-assembly.js';
+import { type AssemblyStack, listStacks } from '../cloud-assembly.ts';
 
 type Json = any;
 
@@ -125,7 +125,11 @@ function assumedRoles(template: Json, roleLogicalId: string, resolver: Resolver)
 
 /** Resolves the intrinsics CDK Pipelines writes (Fn::Join, pseudo parameters) to strings; undefined where it cannot. */
 export class Resolver {
-  constructor(private readonly stack: { account?: string; region?: string }) {}
+  private readonly stack: { account?: string; region?: string };
+
+  constructor(stack: { account?: string; region?: string }) {
+    this.stack = stack;
+  }
 
   resolve(value: Json): string | undefined {
     if (typeof value === 'string') return value;

@@ -7,8 +7,8 @@
 //   a rollback is a new execution of the stage's actions with an older execution's artifacts
 //   and variables (CodePipeline user guide, "Configuring stage rollback"), so a check placed
 //   there would run again on a degraded system and could block the rollback.
-import { type AssemblyStack } from '../cloud-assembly.js';
-import { type PipelineAction, type PipelineModel, readTemplate, Resolver } from './model.js';
+import { type AssemblyStack } from '../cloud-assembly.ts';
+import { type PipelineAction, type PipelineModel, readTemplate, Resolver } from './model.ts';
 
 /** A problem found, on one action. */
 export interface OrderingProblem {

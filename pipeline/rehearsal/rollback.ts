@@ -15,8 +15,8 @@
 // differs, or when it references (Ref, Fn::GetAtt, Fn::Sub) a resource that is replaced, since the
 // replacement gets a new physical id or ARN. A resource is replaced when its type is immutable
 // (every property change replaces it) or one of its create-only properties changed.
-import { type AssemblyStack, listStacks } from '../cloud-assembly.js';
-import { readTemplate } from './model.js';
+import { type AssemblyStack, listStacks } from '../cloud-assembly.ts';
+import { readTemplate } from './model.ts';
 
 type Json = any;
 

@@ -6,7 +6,7 @@
 //   ("Manage how long content stays in the cache (expiration)");
 // - stale-while-revalidate: a stale answer is served while the origin is asked in the background;
 // - an expired answer with an ETag is revalidated with If-None-Match; a 304 refreshes it.
-import { matchesPathPattern, type EdgeCacheRules } from './rules';
+import { matchesPathPattern, type EdgeCacheRules } from './rules.ts';
 
 /** The cache behaviour a request falls under. */
 export function isCachedRequest(rules: EdgeCacheRules, method: string, path: string): boolean {

@@ -3,8 +3,8 @@
 // Not modelled: compression, the security response headers and the WAF.
 import { request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cacheKey, freshness, isCachedRequest } from './policy';
-import { EDGE_CACHE_RULES, matchesPathPattern, type EdgeCacheRules } from './rules';
+import { cacheKey, freshness, isCachedRequest } from './policy.ts';
+import { EDGE_CACHE_RULES, matchesPathPattern, type EdgeCacheRules } from './rules.ts';
 
 export interface EdgeProxyOptions {
   /** The API's base URL, e.g. http://127.0.0.1:8080. */

@@ -57,7 +57,7 @@ export interface SnapshotPointer {
 }
 
 /** The seed shipped with both images (services/shared/seed/records.json). */
-export const SEED_FILE = join(__dirname, 'seed', 'records.json');
+export const SEED_FILE = join(import.meta.dirname, 'seed', 'records.json');
 
 export function loadSeed(file = SEED_FILE): DatasetRecord[] {
   return parseRecords(readFileSync(file, 'utf8'), file);
@@ -84,10 +84,13 @@ export function parseRecords(text: string, source: string): DatasetRecord[] {
 
 /** S3 access to the data bucket, configured by the SDK's environment (AWS_ENDPOINT_URL_S3 locally). */
 export class DataBucket {
-  constructor(
-    readonly bucket: string,
-    private readonly s3: S3Client = new S3Client({}),
-  ) {}
+  readonly bucket: string;
+  private readonly s3: S3Client;
+
+  constructor(bucket: string, s3: S3Client = new S3Client({})) {
+    this.bucket = bucket;
+    this.s3 = s3;
+  }
 
   /** Every raw record file, in key order. */
   async listRaw(): Promise<string[]> {

@@ -18,7 +18,7 @@
 // they do not know and show a status they do not know as it is. See jobs.ts.
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { JobMessage } from './jobs.js';
+import type { JobMessage } from './jobs.ts';
 
 /** The statuses a client can see. */
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead-lettered'] as const;

@@ -5,7 +5,7 @@
 // version are additive only, and readers ignore fields they do not know, so the previous release
 // (N-1) reads what release N wrote. A change N-1 could not read bumps `v`, and N-1 refuses it
 // as malformed instead of misreading it (after N-1 has been released able to read it, N may write it).
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 export interface ChecksumPayload {
   /** The text the SHA-256 chain starts from. */

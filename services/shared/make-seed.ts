@@ -1,8 +1,8 @@
 // Generates seed/records.json, the seed of the searchable dataset. Deterministic (seeded PRNG): running
-// it again produces the same file. Run: npx tsx services/shared/make-seed.ts
+// it again produces the same file. Run: node services/shared/make-seed.ts
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DatasetRecord } from './dataset.js';
+import type { DatasetRecord } from './dataset.ts';
 
 const RECORD_COUNT = 3_000;
 
@@ -48,7 +48,7 @@ const records: DatasetRecord[] = Array.from({ length: RECORD_COUNT }, (_, index)
   };
 });
 
-const file = join(__dirname, 'seed', 'records.json');
+const file = join(import.meta.dirname, 'seed', 'records.json');
 // One record per line: small diffs if the generator changes.
 writeFileSync(file, `[\n${records.map((record) => JSON.stringify(record)).join(',\n')}\n]\n`);
 console.log(`wrote ${records.length} records to ${file}`);

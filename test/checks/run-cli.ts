@@ -1,4 +1,4 @@
-// Runs the checks CLI as the pipeline does (`npm run checks` is `tsx pipeline/checks/cli.ts`), as a real process.
+// Runs the checks CLI as the pipeline does (`npm run checks` is `node pipeline/checks/cli.ts`), as a real process.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../services/helpers';
@@ -12,7 +12,7 @@ export interface CliRun {
 }
 
 export function runChecksCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join('pipeline', 'checks', 'cli.ts'), ...args], {
+  const child = spawn(process.execPath, [join('pipeline', 'checks', 'cli.ts'), ...args], {
     cwd: REPO_ROOT,
     // Only what is given: no AWS settings of the machine running the tests leak in.
     env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },

@@ -38,7 +38,6 @@ const TOKEN = 'r5gdjql-k000zve0-zxk'; // the seed token
 const NEW_TOKEN = 'Rotated-Token-2026-q4-xyz';
 const RELEASE = 'a'.repeat(40);
 const OLDER_RELEASE = 'b'.repeat(40);
-const BIN = (name: string) => join(REPO, 'node_modules', '.bin', name);
 const CONTEXT = JSON.parse(readFileSync(join(REPO, 'cdk.json'), 'utf8')).context;
 const STAGE_CONFIG: StageConfig = { staging: CONTEXT.staging, production: CONTEXT.production };
 
@@ -197,7 +196,8 @@ describe('a fresh synth of the app, signed by the Sign step', () => {
 describe('tampering with a signed assembly', () => {
   it('fails on one byte of a template changed, naming the template', () => {
     const dir = copy();
-    const { template } = productionResource(dir, 'AWS::S3::Bucket');
+    // The web ACL's stack: its template is the smallest, and the audit runs again on any changed bytes.
+    const { template } = production(dir).stacks.find((s) => s.displayName.endsWith('/EdgeWaf'))!;
     const file = join(dir, template);
     // A space becomes a tab: still valid JSON with the same meaning, but not the signed bytes.
     const content = readFileSync(file, 'utf8');
@@ -250,7 +250,8 @@ describe('tampering with a signed assembly', () => {
 
   it('fails when the attestation is edited to match a tampered template (the HMAC no longer matches)', () => {
     const dir = copy();
-    const { template } = productionResource(dir, 'AWS::S3::Bucket');
+    // The same tampered bytes as the test above: the audit of them runs once.
+    const { template } = production(dir).stacks.find((s) => s.displayName.endsWith('/EdgeWaf'))!;
     writeFileSync(join(dir, template), readFileSync(join(dir, template), 'utf8').replace('\n ', '\n\t'));
     const forged = readAttestation(dir);
     const honest = tempDir('guardrail-resigned-');
@@ -568,7 +569,7 @@ describe('the self-mutation gate (the real pipeline template)', () => {
 describe('the CLI process, run from another directory', () => {
   const cwd = tmpdir(); // the approved checkout is elsewhere: nothing may depend on the cwd
   const cli = (args: string[], env: NodeJS.ProcessEnv) =>
-    spawnSync(BIN('tsx'), [join(REPO, 'pipeline', 'guardrail', 'cli.ts'), ...args], {
+    spawnSync(process.execPath, [join(REPO, 'pipeline', 'guardrail', 'cli.ts'), ...args], {
       cwd,
       env,
       encoding: 'utf8',

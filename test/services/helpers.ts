@@ -32,13 +32,21 @@ export interface ServiceProcess {
 
 const running = new Set<ChildProcess>();
 
+/** Where {@link spawnService} starts a service from. */
+export interface ServiceEntry {
+  /** The folder to run in. @default the repository */
+  readonly cwd?: string;
+  /** The script, relative to `cwd`. @default services/<name>/src/main.ts */
+  readonly script?: string;
+}
+
 /**
  * Starts `services/<name>/src/main.ts` as `npm run <name>` does, but as one node process
- * (`node --import tsx`), so that a signal reaches the service itself and not a wrapper.
+ * (`node services/<name>/src/main.ts`), so that a signal reaches the service itself and not a wrapper.
  */
-export function spawnService(name: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join('services', name, 'src', 'main.ts')], {
-    cwd: REPO_ROOT,
+export function spawnService(name: 'api' | 'worker', env: Record<string, string>, entry: ServiceEntry = {}): ServiceProcess {
+  const child = spawn(process.execPath, [entry.script ?? join('services', name, 'src', 'main.ts')], {
+    cwd: entry.cwd ?? REPO_ROOT,
     // Only what the service needs: no AWS settings of the machine running the tests leak in.
     env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

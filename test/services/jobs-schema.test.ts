@@ -10,8 +10,8 @@ describe('the job schema', () => {
       expect(existsSync(join(REPO_ROOT, 'services', service, 'src', 'jobs.ts'))).toBe(false);
     }
     const imports = (file: string) => readFileSync(join(REPO_ROOT, 'services', file), 'utf8');
-    expect(imports('api/src/routes/jobs.ts')).toContain("from '../../../shared/jobs.js'");
-    expect(imports('worker/src/consumer.ts')).toContain("from '../../shared/jobs.js'");
+    expect(imports('api/src/routes/jobs.ts')).toContain("from '../../../shared/jobs.ts'");
+    expect(imports('worker/src/consumer.ts')).toContain("from '../../shared/jobs.ts'");
   });
 
   it('reads a message of a newer release (rollback): unknown fields are ignored, a newer format version refused', () => {

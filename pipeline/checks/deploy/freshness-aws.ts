@@ -1,8 +1,8 @@
 // The freshness check's actions on AWS (or the local emulators, through AWS_ENDPOINT_URL_S3/_SQS).
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { FreshnessActions } from './freshness.js';
-import { sendJobToQueue } from './send-job.js';
+import type { FreshnessActions } from './freshness.ts';
+import { sendJobToQueue } from './send-job.ts';
 
 export function awsFreshnessActions(s3: S3Client, sqs: SQSClient, bucket: string, queueUrl: string): FreshnessActions {
   return {

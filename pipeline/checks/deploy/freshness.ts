@@ -4,9 +4,9 @@
 // ever shows it), runs the data pipeline on demand, and reads the same query through the edge until
 // the record appears. The probe is removed afterwards and the pipeline run again to drop it.
 import { randomBytes } from 'node:crypto';
-import { describeError, fail, pass, skip, type Check } from '../check.js';
-import { request } from '../http.js';
-import { pollUntil, seconds } from '../poll.js';
+import { describeError, fail, pass, skip, type Check } from '../check.ts';
+import { request } from '../http.ts';
+import { pollUntil, seconds } from '../poll.ts';
 
 /** Where probe records go and how the pipeline is started: S3 and SQS on AWS, the emulators locally. */
 export interface FreshnessActions {

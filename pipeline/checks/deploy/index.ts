@@ -1,17 +1,17 @@
 // `checks deploy`: the post-deploy checks, in the order they run.
-import { awsClients } from '../aws-clients.js';
-import type { Check } from '../check.js';
-import type { DeployConfig } from '../config.js';
-import { edgeHealthCheck } from '../edge-health.js';
-import { apiReleaseCheck } from '../health/api-release.js';
-import { freshnessCheck } from './freshness.js';
-import { awsFreshnessActions } from './freshness-aws.js';
-import { cloudFrontInvalidations, invalidationCheck } from './invalidation.js';
-import { sendJobToQueue } from './send-job.js';
-import { jobsCheck } from './jobs.js';
-import { latencyCheck } from './latency.js';
-import { sqsQueueDepth } from './queue-depth.js';
-import { versionCheck } from './version.js';
+import { awsClients } from '../aws-clients.ts';
+import type { Check } from '../check.ts';
+import type { DeployConfig } from '../config.ts';
+import { edgeHealthCheck } from '../edge-health.ts';
+import { apiReleaseCheck } from '../health/api-release.ts';
+import { freshnessCheck } from './freshness.ts';
+import { awsFreshnessActions } from './freshness-aws.ts';
+import { cloudFrontInvalidations, invalidationCheck } from './invalidation.ts';
+import { sendJobToQueue } from './send-job.ts';
+import { jobsCheck } from './jobs.ts';
+import { latencyCheck } from './latency.ts';
+import { sqsQueueDepth } from './queue-depth.ts';
+import { versionCheck } from './version.ts';
 
 export function deployChecks(config: DeployConfig): Check[] {
   const { distributionId, edgeUrl } = config;

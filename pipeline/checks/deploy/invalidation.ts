@@ -1,8 +1,8 @@
 // After a deploy the edge must not keep serving the old release: invalidate the paths it caches.
 import { CloudFrontClient, CreateInvalidationCommand, GetInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import { randomUUID } from 'node:crypto';
-import { fail, pass, skip, type Check } from '../check.js';
-import { pollUntil, seconds } from '../poll.js';
+import { fail, pass, skip, type Check } from '../check.ts';
+import { pollUntil, seconds } from '../poll.ts';
 
 /** The cached paths (the edge-cache construct's cached behaviors) whose answer changes with a release. */
 export const INVALIDATION_PATHS = ['/v1/version', '/v1/search*'] as const;

@@ -1,9 +1,9 @@
 // Background jobs run without delay: a job posted through the edge is processed (the queue drains
 // within the budget) and does not fail (the dead-letter queue gains nothing).
-import { fail, pass, type Check } from '../check.js';
-import { request } from '../http.js';
-import { pollUntil, seconds } from '../poll.js';
-import { describeDepth, total, type QueueDepthReader } from './queue-depth.js';
+import { fail, pass, type Check } from '../check.ts';
+import { request } from '../http.ts';
+import { pollUntil, seconds } from '../poll.ts';
+import { describeDepth, total, type QueueDepthReader } from './queue-depth.ts';
 
 /** The cheapest real job: one SHA-256 round. */
 export function testJob(now = new Date()) {

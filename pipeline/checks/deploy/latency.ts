@@ -1,7 +1,7 @@
 // The API answers within its latency budget: p95 of sequential searches through the edge.
-import { fail, pass, type Check, type Outcome } from '../check.js';
-import { request } from '../http.js';
-import { percentile } from '../percentile.js';
+import { fail, pass, type Check, type Outcome } from '../check.ts';
+import { request } from '../http.ts';
+import { percentile } from '../percentile.ts';
 
 /** Varied queries (words of the dataset, single and combined), so the edge cannot answer all from one cache entry. */
 export const SEARCH_TERMS = [

@@ -1,7 +1,7 @@
 // Cached data updates correctly: /v1/version read through the edge is the release just deployed.
-import { describeError, fail, pass, type Check } from '../check.js';
-import { request } from '../http.js';
-import { pollUntil, seconds } from '../poll.js';
+import { describeError, fail, pass, type Check } from '../check.ts';
+import { request } from '../http.ts';
+import { pollUntil, seconds } from '../poll.ts';
 
 export interface VersionCheckOptions {
   readonly edgeUrl: string;

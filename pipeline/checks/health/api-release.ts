@@ -10,8 +10,8 @@ import {
   type ECSClient,
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
-import { describeError, fail, missing, pass, skip, type Check, type Outcome } from '../check.js';
-import { isNotFoundError } from './missing.js';
+import { describeError, fail, missing, pass, skip, type Check, type Outcome } from '../check.ts';
+import { isNotFoundError } from './missing.ts';
 
 export function evaluateRelease(deployment: ServiceDeployment | undefined): Outcome {
   if (deployment === undefined) return pass('no deployment of the API recorded yet');

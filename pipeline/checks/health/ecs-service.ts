@@ -5,8 +5,8 @@ import {
   type Deployment,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
-import { describeError, fail, missing, pass, type Check, type Outcome } from '../check.js';
-import { isNotFoundError } from './missing.js';
+import { describeError, fail, missing, pass, type Check, type Outcome } from '../check.ts';
+import { isNotFoundError } from './missing.ts';
 
 export interface ServiceExpectations {
   /** The service asked for (its name). */

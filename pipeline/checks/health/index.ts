@@ -1,11 +1,11 @@
 // `checks health`: the pre-deployment health of every node of a running stage.
-import { awsClients } from '../aws-clients.js';
-import type { Check } from '../check.js';
-import type { HealthConfig } from '../config.js';
-import { edgeHealthCheck } from '../edge-health.js';
-import { apiReleaseCheck } from './api-release.js';
-import { ecsServiceCheck } from './ecs-service.js';
-import { targetHealthCheck } from './target-health.js';
+import { awsClients } from '../aws-clients.ts';
+import type { Check } from '../check.ts';
+import type { HealthConfig } from '../config.ts';
+import { edgeHealthCheck } from '../edge-health.ts';
+import { apiReleaseCheck } from './api-release.ts';
+import { ecsServiceCheck } from './ecs-service.ts';
+import { targetHealthCheck } from './target-health.ts';
 
 export function healthChecks(config: HealthConfig): Check[] {
   const ecs = { client: awsClients.ecs, clusterName: config.clusterName, rolloutTimeoutMinutes: config.rolloutTimeoutMinutes };

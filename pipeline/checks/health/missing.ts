@@ -1,6 +1,6 @@
 // "Missing" (the resource does not exist) versus "unhealthy": the first release has no production
 // stage yet, and `health --allow-missing` must then pass, without hiding a half-deleted stage.
-import type { CheckResult } from '../check.js';
+import type { CheckResult } from '../check.ts';
 
 /** The SDK errors that mean "no such resource" (not "no permission", not "throttled"). */
 export const NOT_FOUND_ERRORS: ReadonlySet<string> = new Set([

@@ -5,8 +5,8 @@ import {
   type ElasticLoadBalancingV2Client,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { describeError, fail, missing, pass, type Check, type Outcome } from '../check.js';
-import { isNotFoundError } from './missing.js';
+import { describeError, fail, missing, pass, type Check, type Outcome } from '../check.ts';
+import { isNotFoundError } from './missing.ts';
 
 /** Draining targets are being deregistered (a scale-in or the end of a rollout): they serve no new requests. */
 const IGNORED_STATES: ReadonlySet<string> = new Set(['draining']);

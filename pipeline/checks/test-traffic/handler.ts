@@ -3,8 +3,8 @@
 // a hookStatus: SUCCEEDED lets the release go on to production traffic, FAILED rolls it back
 // before any user request reaches the new version. A throw also rolls back (ECS developer guide,
 // "Lambda hooks for Amazon ECS service deployments").
-import { runChecks, type CheckResult } from '../check.js';
-import { testTrafficChecks, type TestTrafficConfig } from './index.js';
+import { runChecks, type CheckResult } from '../check.ts';
+import { testTrafficChecks, type TestTrafficConfig } from './index.ts';
 
 /** What ECS sends (the fields used; the rest is logged as is). */
 export interface LifecycleHookEvent {

@@ -1,10 +1,10 @@
 // The checks a release's new (green) tasks pass on test traffic, before users reach them: the same
 // checks `checks deploy` runs through the edge, pointed at the load balancer's test listener.
-import type { Check } from '../check.js';
-import { latencyCheck } from '../deploy/latency.js';
-import { versionCheck } from '../deploy/version.js';
-import { edgeHealthCheck } from '../edge-health.js';
-import { searchCheck } from './search.js';
+import type { Check } from '../check.ts';
+import { latencyCheck } from '../deploy/latency.ts';
+import { versionCheck } from '../deploy/version.ts';
+import { edgeHealthCheck } from '../edge-health.ts';
+import { searchCheck } from './search.ts';
 
 export interface TestTrafficConfig {
   /** The test listener, e.g. `http://internal-api-123.eu-west-1.elb.amazonaws.com:9080` (no trailing slash). */

@@ -1,7 +1,7 @@
 // Search answers correctly: a query of words of the dataset finds records, each of which contains
 // every word of the query (the API's AND semantics), within the limit asked for.
-import { fail, pass, type Check, type Outcome } from '../check.js';
-import { request } from '../http.js';
+import { fail, pass, type Check, type Outcome } from '../check.ts';
+import { request } from '../http.ts';
 
 export interface SearchCheckOptions {
   /** Without a trailing slash. */

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { AuthConfig } from './config.js';
+import type { AuthConfig } from './config.ts';
 
 /** 'ok', or the status to answer: 401 without a bearer token, 403 with one that is not accepted. */
 export type AuthDecision = 'ok' | 401 | 403;

@@ -1,5 +1,5 @@
-import { loadSeed, type DataBucket, type SnapshotPointer } from '../../shared/dataset.js';
-import { SearchIndex } from './search-index.js';
+import { loadSeed, type DataBucket, type SnapshotPointer } from '../../shared/dataset.ts';
+import { SearchIndex } from './search-index.ts';
 
 /** What GET /v1/dataset reports: the snapshot being served. */
 export interface ServedDataset {
@@ -30,8 +30,10 @@ export class DatasetSource {
   private served: ServedDataset;
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
+  private readonly options: DatasetSourceOptions;
 
-  constructor(private readonly options: DatasetSourceOptions) {
+  constructor(options: DatasetSourceOptions) {
+    this.options = options;
     const seed = loadSeed();
     this.index = new SearchIndex(seed);
     this.served = { snapshot: 'seed', builtAt: undefined, records: seed.length, loadedAt: new Date().toISOString() };

@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobMessage } from '../../shared/jobs.js';
+import type { JobMessage } from '../../shared/jobs.ts';
 
 /** Where accepted jobs go. */
 export interface JobQueue {

@@ -1,13 +1,13 @@
 // The API's entry point: `node dist/main.js` in the image, `npm run api` from source.
-import { ConfigError, parseApiConfig, type ApiConfig } from './config.js';
-import { DataBucket } from '../../shared/dataset.js';
-import { JobStore } from '../../shared/job-store.js';
-import { createAuthenticator } from './auth.js';
-import { cacheable } from './http-cache.js';
-import { DatasetSource } from './dataset-source.js';
-import { createSqsJobQueue } from './job-queue.js';
-import { buildServer } from './server.js';
-import { createSqsClient } from './sqs-client.js';
+import { ConfigError, parseApiConfig, type ApiConfig } from './config.ts';
+import { DataBucket } from '../../shared/dataset.ts';
+import { JobStore } from '../../shared/job-store.ts';
+import { createAuthenticator } from './auth.ts';
+import { cacheable } from './http-cache.ts';
+import { DatasetSource } from './dataset-source.ts';
+import { createSqsJobQueue } from './job-queue.ts';
+import { buildServer } from './server.ts';
+import { createSqsClient } from './sqs-client.ts';
 
 function fatal(event: string, reason: string): never {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event, reason })}\n`);

@@ -1,4 +1,4 @@
-import type { DatasetRecord } from '../../shared/dataset.js';
+import type { DatasetRecord } from '../../shared/dataset.ts';
 
 export interface SearchResult {
   /** How many records match every query term. */
@@ -15,8 +15,10 @@ export function tokenize(text: string): string[] {
 /** An inverted index (term → records) built once at start; queries never scan the dataset. */
 export class SearchIndex {
   private readonly postings = new Map<string, number[]>();
+  private readonly records: readonly DatasetRecord[];
 
-  constructor(private readonly records: readonly DatasetRecord[]) {
+  constructor(records: readonly DatasetRecord[]) {
+    this.records = records;
     records.forEach((record, position) => {
       // Deploy-check probes are found by their exact id only: no user query shows them.
       if (record.probe) return this.add(record.id.toLowerCase(), position);

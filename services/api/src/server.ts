@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { handleError, sendError } from './errors.js';
-import type { Authenticator } from './auth.js';
-import type { DatasetSource } from './dataset-source.js';
-import type { JobQueue } from './job-queue.js';
-import { datasetRoutes } from './routes/dataset.js';
-import { MAX_JOB_BYTES, jobRoutes, type JobReader, type JobWriter } from './routes/jobs.js';
-import { healthRoutes } from './routes/health.js';
-import { searchRoutes } from './routes/search.js';
-import { versionRoutes } from './routes/version.js';
+import { handleError, sendError } from './errors.ts';
+import type { Authenticator } from './auth.ts';
+import type { DatasetSource } from './dataset-source.ts';
+import type { JobQueue } from './job-queue.ts';
+import { datasetRoutes } from './routes/dataset.ts';
+import { MAX_JOB_BYTES, jobRoutes, type JobReader, type JobWriter } from './routes/jobs.ts';
+import { healthRoutes } from './routes/health.ts';
+import { searchRoutes } from './routes/search.ts';
+import { versionRoutes } from './routes/version.ts';
 
 // Longer than the ALB's 60 s idle timeout: the load balancer, not Node, must close idle
 // connections, or a request sent as Node closes the socket gets a 502 (Node's default is 5 s).

@@ -7,13 +7,13 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
-import { workerConfigDefaults, type WorkerConfig } from './config.js';
-import { DeleteBatcher } from './delete-batcher.js';
-import { FINAL_STATUSES, type JobStore } from '../../shared/job-store.js';
-import { parseJobMessage, type JobMessage } from '../../shared/jobs.js';
-import { createHandlers, handlerFor, type HandlerRegistry } from './handlers/registry.js';
-import { errorMessage, type Logger } from './log.js';
-import { noTaskProtection, type TaskProtection } from './task-protection.js';
+import { workerConfigDefaults, type WorkerConfig } from './config.ts';
+import { DeleteBatcher } from './delete-batcher.ts';
+import { FINAL_STATUSES, type JobStore } from '../../shared/job-store.ts';
+import { parseJobMessage, type JobMessage } from '../../shared/jobs.ts';
+import { createHandlers, handlerFor, type HandlerRegistry } from './handlers/registry.ts';
+import { errorMessage, type Logger } from './log.ts';
+import { noTaskProtection, type TaskProtection } from './task-protection.ts';
 
 const MAX_MESSAGES_PER_RECEIVE = 10; // the SQS maximum
 const MAX_RECEIVE_BACKOFF_MS = 20_000;

@@ -1,5 +1,5 @@
 import { DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { errorMessage, type Logger } from './log.js';
+import { errorMessage, type Logger } from './log.ts';
 
 const MAX_BATCH = 10; // SQS limit per DeleteMessageBatch
 const MAX_DELAY_MS = 20; // how long a finished message waits for companions before a partial batch goes
@@ -13,12 +13,15 @@ export class DeleteBatcher {
   private pending: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly client: SQSClient;
+  private readonly queueUrl: string;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly client: SQSClient,
-    private readonly queueUrl: string,
-    private readonly logger: Logger,
-  ) {}
+  constructor(client: SQSClient, queueUrl: string, logger: Logger) {
+    this.client = client;
+    this.queueUrl = queueUrl;
+    this.logger = logger;
+  }
 
   delete(receiptHandle: string): void {
     this.pending.push(receiptHandle);

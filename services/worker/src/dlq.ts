@@ -1,6 +1,6 @@
 // DLQ_URL is optional: the queue's redrive policy already names its dead-letter queue.
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config.ts';
 
 /**
  * The URL of the queue's dead-letter queue, from its RedrivePolicy attribute

@@ -1,13 +1,13 @@
 // The worker's entry point: `node dist/main.js` in the image, `npm run worker` from source.
-import { ConfigError, parseWorkerConfig, type WorkerConfig } from './config.js';
-import { DataBucket } from '../../shared/dataset.js';
-import { JobStore } from '../../shared/job-store.js';
-import { startConsumer } from './consumer.js';
-import { dlqUrlFromRedrivePolicy } from './dlq.js';
-import { createHandlers } from './handlers/registry.js';
-import { createJsonLogger, errorMessage } from './log.js';
-import { createSqsClient } from './sqs-client.js';
-import { createTaskProtection, noTaskProtection } from './task-protection.js';
+import { ConfigError, parseWorkerConfig, type WorkerConfig } from './config.ts';
+import { DataBucket } from '../../shared/dataset.ts';
+import { JobStore } from '../../shared/job-store.ts';
+import { startConsumer } from './consumer.ts';
+import { dlqUrlFromRedrivePolicy } from './dlq.ts';
+import { createHandlers } from './handlers/registry.ts';
+import { createJsonLogger, errorMessage } from './log.ts';
+import { createSqsClient } from './sqs-client.ts';
+import { createTaskProtection, noTaskProtection } from './task-protection.ts';
 
 const MAX_PROTECTION_MINUTES = 2_880; // the ECS agent's limit (48 h)
 

@@ -1,4 +1,4 @@
-import { errorMessage, type Logger } from './log.js';
+import { errorMessage, type Logger } from './log.ts';
 
 /** Keeps ECS from stopping this task on scale-in while jobs run. */
 export interface TaskProtection {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { DatasetSource } from '../dataset-source.js';
+import type { DatasetSource } from '../dataset-source.ts';
 
 /** The snapshot this process serves: the freshness tests and deploy check read it. Never cached. */
 export function datasetRoutes(app: FastifyInstance, source: DatasetSource): void {

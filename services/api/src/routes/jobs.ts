@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { JobStore, JobView } from '../../../shared/job-store.js';
-import { JOB_MESSAGE_FORMAT, validateJobRequest, type JobMessage } from '../../../shared/jobs.js';
-import type { Authenticator } from '../auth.js';
-import { sendError } from '../errors.js';
-import type { JobQueue } from '../job-queue.js';
+import type { JobStore, JobView } from '../../../shared/job-store.ts';
+import { JOB_MESSAGE_FORMAT, validateJobRequest, type JobMessage } from '../../../shared/jobs.ts';
+import type { Authenticator } from '../auth.ts';
+import { sendError } from '../errors.ts';
+import type { JobQueue } from '../job-queue.ts';
 
 /** SQS's message size limit (its default maximum): the enqueued message must fit. */
 export const MAX_JOB_BYTES = 256 * 1024;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { jsonWithEtag, sendCacheableBody, type JsonWithEtag } from '../http-cache.js';
-import type { DatasetSource } from '../dataset-source.js';
+import { jsonWithEtag, sendCacheableBody, type JsonWithEtag } from '../http-cache.ts';
+import type { DatasetSource } from '../dataset-source.ts';
 
 interface SearchQuery {
   readonly q: string;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { sendCacheableJson } from '../http-cache.js';
+import { sendCacheableJson } from '../http-cache.ts';
 
 // Short: the release pipeline reads it through CloudFront to see the new release arrive.
 const VERSION_CACHE_CONTROL = 'public, max-age=5';

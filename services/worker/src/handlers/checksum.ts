@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ChecksumPayload } from '../../../shared/jobs.js';
-import type { JobHandler } from './registry.js';
+import type { ChecksumPayload } from '../../../shared/jobs.ts';
+import type { JobHandler } from './registry.ts';
 
 export interface ChecksumResult {
   readonly digest: string;

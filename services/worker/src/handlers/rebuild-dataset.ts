@@ -9,9 +9,9 @@ import {
   type DatasetRecord,
   type Snapshot,
   type SnapshotPointer,
-} from '../../../shared/dataset.js';
-import type { RebuildDatasetPayload } from '../../../shared/jobs.js';
-import type { JobHandler } from './registry.js';
+} from '../../../shared/dataset.ts';
+import type { RebuildDatasetPayload } from '../../../shared/jobs.ts';
+import type { JobHandler } from './registry.ts';
 
 export interface RebuildResult {
   readonly snapshot: string;

@@ -1,7 +1,7 @@
-import type { DataBucket } from '../../../shared/dataset.js';
-import type { JobMessage, JobPayloads, JobType } from '../../../shared/jobs.js';
-import { checksumHandler } from './checksum.js';
-import { rebuildDatasetHandler } from './rebuild-dataset.js';
+import type { DataBucket } from '../../../shared/dataset.ts';
+import type { JobMessage, JobPayloads, JobType } from '../../../shared/jobs.ts';
+import { checksumHandler } from './checksum.ts';
+import { rebuildDatasetHandler } from './rebuild-dataset.ts';
 
 /**
  * Runs one job; rejects to fail it (the message is then retried). Must stop when `signal` aborts.

@@ -11,14 +11,12 @@
 // readers ignore fields they do not know (see jobs.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+// The S3 client module, loaded on first use: a worker that runs no dataset job never loads it
+// (about 0.4 s of CPU at every start).
+let s3Sdk: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
+const loadS3Sdk = () => (s3Sdk ??= import('@aws-sdk/client-s3'));
 
 export interface DatasetRecord {
   readonly id: string;
@@ -85,19 +83,27 @@ export function parseRecords(text: string, source: string): DatasetRecord[] {
 /** S3 access to the data bucket, configured by the SDK's environment (AWS_ENDPOINT_URL_S3 locally). */
 export class DataBucket {
   readonly bucket: string;
-  private readonly s3: S3Client;
+  private s3: S3Client | undefined;
 
-  constructor(bucket: string, s3: S3Client = new S3Client({})) {
+  /** @param s3 the client to use; by default one from the SDK's environment, made on first use. */
+  constructor(bucket: string, s3?: S3Client) {
     this.bucket = bucket;
     this.s3 = s3;
   }
 
+  private async client() {
+    const sdk = await loadS3Sdk();
+    this.s3 ??= new sdk.S3Client({});
+    return { s3: this.s3, sdk };
+  }
+
   /** Every raw record file, in key order. */
   async listRaw(): Promise<string[]> {
+    const { s3, sdk } = await this.client();
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: RAW_PREFIX, ContinuationToken: token }));
+      const page = await s3.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: RAW_PREFIX, ContinuationToken: token }));
       for (const object of page.Contents ?? []) if (object.Key?.endsWith('.json')) keys.push(object.Key);
       token = page.NextContinuationToken;
     } while (token);
@@ -105,17 +111,19 @@ export class DataBucket {
   }
 
   async getText(key: string): Promise<string | undefined> {
+    const { s3, sdk } = await this.client();
     try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const object = await s3.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return await object.Body!.transformToString();
     } catch (error) {
-      if (error instanceof NoSuchKey || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) return undefined;
+      if (error instanceof sdk.NoSuchKey || (error instanceof sdk.S3ServiceException && error.$metadata.httpStatusCode === 404)) return undefined;
       throw error;
     }
   }
 
   async putJson(key: string, value: unknown): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
+    const { s3, sdk } = await this.client();
+    await s3.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
   }
 
   /**
@@ -124,7 +132,8 @@ export class DataBucket {
    * may list only this key (and raw/), never the whole bucket.
    */
   async pointer(): Promise<SnapshotPointer | undefined> {
-    const listed = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: POINTER_KEY, MaxKeys: 1 }));
+    const { s3, sdk } = await this.client();
+    const listed = await s3.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: POINTER_KEY, MaxKeys: 1 }));
     if (!listed.Contents?.some((object) => object.Key === POINTER_KEY)) return undefined;
     const text = await this.getText(POINTER_KEY);
     return text === undefined ? undefined : (JSON.parse(text) as SnapshotPointer);
@@ -138,6 +147,6 @@ export class DataBucket {
   }
 
   destroy(): void {
-    this.s3.destroy();
+    this.s3?.destroy();
   }
 }

@@ -1,5 +1,5 @@
 // Builds the real app (both stages) from cdk.json's context for assertions.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -57,18 +57,37 @@ export function synthApp(outdir: string, release = 'test-version', context: Reco
 }
 
 // A test worker keeps this module from one file to the next (vitest.config.mts: isolate false),
-// so the shipped app is built once per worker, not once per file that reads it.
+// so the shipped stages are built once per worker, not once per file that reads them.
 let sharedAssemblyDir: string | undefined;
 let shippedStages: BuiltStages | undefined;
 
 /**
- * The whole app, as shipped, synthesized once per test worker (`synthApp` with the default
- * release) into the run's scratch folder (test/support/global-setup.ts removes it). Shared:
- * read it, or copy it before changing anything.
+ * The whole app, as shipped, synthesized once per test run (`synthApp` with the default release)
+ * into the run's scratch folder (test/support/global-setup.ts removes it). The first worker that
+ * asks builds it, holding a lock folder; the others sleep until it appears, renamed into place
+ * whole. Shared: read it, or copy it before changing anything.
  */
 export function sharedAssembly(): string {
-  sharedAssemblyDir ??= synthApp(mkdtempSync(path.join(inject('scratchDir'), 'assembly-')));
-  return sharedAssemblyDir;
+  if (sharedAssemblyDir) return sharedAssemblyDir;
+  const dir = path.join(inject('scratchDir'), 'assembly');
+  const failed = `${dir}.failed`;
+  for (;;) {
+    if (existsSync(dir)) return (sharedAssemblyDir = dir);
+    if (existsSync(failed)) throw new Error(`the shared assembly failed to synthesize in another test worker: ${readFileSync(failed, 'utf8')}`);
+    try {
+      mkdirSync(`${dir}.lock`);
+    } catch {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // another worker is building it
+      continue;
+    }
+    try {
+      const partial = synthApp(mkdtempSync(`${dir}-partial-`));
+      renameSync(partial, dir);
+    } catch (error) {
+      writeFileSync(failed, error instanceof Error ? (error.stack ?? error.message) : String(error));
+      throw error;
+    }
+  }
 }
 
 /**

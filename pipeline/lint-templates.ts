@@ -31,4 +31,4 @@ function main(): number {
   return status;
 }
 
-if (process.argv[1] && /lint-templates\.ts$/.test(process.argv[1])) process.exitCode = main();
+if (import.meta.main) process.exitCode = main();

@@ -63,16 +63,13 @@ function argsFor(run: GuardRun, paramsFile: string | undefined): string[] {
   ];
 }
 
-function withParams<T>(run: GuardRun, body: (paramsFile: string | undefined) => T): T {
-  if (!run.params) return body(undefined);
+/** The run's parameters written to a temporary file for `--input-params` (none without parameters), and its removal. */
+function paramsFile(run: GuardRun): { readonly path: string | undefined; remove(): void } {
+  if (!run.params) return { path: undefined, remove: () => {} };
   const dir = mkdtempSync(join(tmpdir(), 'guard-params-'));
-  const file = join(dir, 'params.json');
-  writeFileSync(file, JSON.stringify(run.params));
-  try {
-    return body(file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const path = join(dir, 'params.json');
+  writeFileSync(path, JSON.stringify(run.params));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 // The result is a function of the template's bytes, the rule files and the
@@ -86,17 +83,18 @@ export function runGuardSync(run: GuardRun): GuardFailure[] {
   const key = createHash('sha256').update(readFileSync(run.template)).update(JSON.stringify([run.rules, run.params ?? null])).digest('hex');
   const known = results.get(key);
   if (known) return known;
-  const found = withParams(run, (paramsFile) => {
-    let stdout: string;
-    try {
-      stdout = execFileSync(guardBinary(), argsFor(run, paramsFile), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (error) {
-      const e = error as { status?: number; stdout?: string; stderr?: string };
-      if (e.status !== GUARD_FAILED) throw new Error(`cfn-guard failed on ${run.template} (exit ${e.status}): ${e.stderr ?? ''}${e.stdout ?? ''}`.trim());
-      stdout = e.stdout ?? '';
-    }
-    return parseGuardOutput(stdout, ruleFilesByName(run.rules));
-  });
+  const params = paramsFile(run);
+  let stdout: string;
+  try {
+    stdout = execFileSync(guardBinary(), argsFor(run, params.path), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const e = error as { status?: number; stdout?: string; stderr?: string };
+    if (e.status !== GUARD_FAILED) throw new Error(`cfn-guard failed on ${run.template} (exit ${e.status}): ${e.stderr ?? ''}${e.stdout ?? ''}`.trim());
+    stdout = e.stdout ?? '';
+  } finally {
+    params.remove();
+  }
+  const found = parseGuardOutput(stdout, ruleFilesByName(run.rules));
   results.set(key, found);
   return found;
 }
@@ -104,12 +102,10 @@ export function runGuardSync(run: GuardRun): GuardFailure[] {
 /** Runs cfn-guard in a child process (`npm run compliance` runs templates in parallel). */
 export async function runGuard(run: GuardRun): Promise<GuardFailure[]> {
   if (run.rules.length === 0) return [];
-  const dir = run.params ? mkdtempSync(join(tmpdir(), 'guard-params-')) : undefined;
-  const paramsFile = dir ? join(dir, 'params.json') : undefined;
-  if (paramsFile) writeFileSync(paramsFile, JSON.stringify(run.params));
+  const params = paramsFile(run);
   try {
     const stdout = await new Promise<string>((resolvePromise, reject) => {
-      execFile(guardBinary(), argsFor(run, paramsFile), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }, (error, out, err) => {
+      execFile(guardBinary(), argsFor(run, params.path), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }, (error, out, err) => {
         const code = error ? (error as { code?: number }).code : 0;
         if (code === 0 || code === GUARD_FAILED) resolvePromise(out);
         else reject(new Error(`cfn-guard failed on ${run.template} (exit ${code}): ${err}${out}`.trim()));
@@ -117,7 +113,7 @@ export async function runGuard(run: GuardRun): Promise<GuardFailure[]> {
     });
     return parseGuardOutput(stdout, ruleFilesByName(run.rules));
   } finally {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    params.remove();
   }
 }
 

@@ -191,6 +191,6 @@ function usageError(message: string): number {
 }
 
 // Run only as a script (node pipeline/guardrail/cli.ts), not when a test imports main().
-if (process.argv[1] && /[\\/]cli\.[cm]?[jt]s$/.test(process.argv[1])) {
+if (import.meta.main) {
   process.exitCode = main(process.argv.slice(2), process.env);
 }

@@ -73,4 +73,4 @@ function main(argv: string[]): number {
   return failed ? 1 : 0;
 }
 
-if (process.argv[1] && /rehearsal[\\/]cli\.ts$/.test(process.argv[1])) process.exitCode = main(process.argv.slice(2));
+if (import.meta.main) process.exitCode = main(process.argv.slice(2));

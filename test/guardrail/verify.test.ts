@@ -104,6 +104,8 @@ function text(result: VerifyResult, id: string): string {
 const stage = (dir: string, name: string): AssemblyInfo => findStage(readCloudAssembly(dir), name);
 const production = (dir: string) => stage(dir, 'Production');
 const staging = (dir: string) => stage(dir, 'Staging');
+/** A stage's web ACL stack: the smallest template, quick for the audit to run again after an edit. */
+const edgeWaf = (assembly: AssemblyInfo) => assembly.stacks.find((s) => s.displayName.endsWith('/EdgeWaf'))!;
 
 /** The first production template holding a resource of `type`, with that resource's logical id. */
 function productionResource(dir: string, type: string): { template: string; logicalId: string } {
@@ -196,8 +198,8 @@ describe('a fresh synth of the app, signed by the Sign step', () => {
 describe('tampering with a signed assembly', () => {
   it('fails on one byte of a template changed, naming the template', () => {
     const dir = copy();
-    // The web ACL's stack: its template is the smallest, and the audit runs again on any changed bytes.
-    const { template } = production(dir).stacks.find((s) => s.displayName.endsWith('/EdgeWaf'))!;
+    // The audit runs again on any changed bytes: the smallest template.
+    const { template } = edgeWaf(production(dir));
     const file = join(dir, template);
     // A space becomes a tab: still valid JSON with the same meaning, but not the signed bytes.
     const content = readFileSync(file, 'utf8');
@@ -251,7 +253,7 @@ describe('tampering with a signed assembly', () => {
   it('fails when the attestation is edited to match a tampered template (the HMAC no longer matches)', () => {
     const dir = copy();
     // The same tampered bytes as the test above: the audit of them runs once.
-    const { template } = production(dir).stacks.find((s) => s.displayName.endsWith('/EdgeWaf'))!;
+    const { template } = edgeWaf(production(dir));
     writeFileSync(join(dir, template), readFileSync(join(dir, template), 'utf8').replace('\n ', '\n\t'));
     const forged = readAttestation(dir);
     const honest = tempDir('guardrail-resigned-');
@@ -394,13 +396,11 @@ describe('parity: what production ships is what staging tested', () => {
     const dir = copy();
     // The web ACL's stacks: their log group, and templates small enough to audit again quickly.
     for (const stageOf of [production, staging]) {
-      for (const stack of stageOf(dir).stacks.filter((s) => s.displayName.endsWith('/EdgeWaf'))) {
-        editJson(join(dir, stack.template), (t) => {
-          for (const resource of Object.values<any>(t.Resources)) {
-            if (resource.Type === 'AWS::Logs::LogGroup') resource.Properties.RetentionInDays = { Ref: 'AWS::NoValue' };
-          }
-        });
-      }
+      editJson(join(dir, edgeWaf(stageOf(dir)).template), (t) => {
+        for (const resource of Object.values<any>(t.Resources)) {
+          if (resource.Type === 'AWS::Logs::LogGroup') resource.Properties.RetentionInDays = { Ref: 'AWS::NoValue' };
+        }
+      });
     }
     sign(dir);
     const result = verify(dir);
@@ -423,8 +423,8 @@ describe('parity: what production ships is what staging tested', () => {
       Type: 'AWS::EC2::SecurityGroupIngress',
       Properties: { GroupId: 'sg-0', IpProtocol: 'tcp', FromPort: port, ToPort: port, CidrIp: '0.0.0.0/0' },
     });
-    // Added to the web ACL's stacks, whose templates are small enough to audit again quickly.
-    const [stagingWaf, productionWaf] = [staging(dir), production(dir)].map((a) => a.stacks.find((s) => s.displayName.endsWith('/EdgeWaf'))!);
+    // Added to the web ACL's stacks.
+    const [stagingWaf, productionWaf] = [staging(dir), production(dir)].map(edgeWaf);
     editJson(join(dir, stagingWaf!.template), (t) => {
       t.Resources.Backdoor = ingress(30);
     });

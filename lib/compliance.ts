@@ -3,11 +3,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
   AwsSolutionsChecks,
-  HIPAASecurityChecks,
   NagPackProps,
-  NIST80053R4Checks,
   NIST80053R5Checks,
-  PCIDSS321Checks,
   WriteNagSuppressionsToCloudFormationAspect,
 } from 'cdk-nag';
 import { IConstruct } from 'constructs';
@@ -25,9 +22,6 @@ import { QueueWorker } from '../constructs/queue-worker';
 const NAG_PACKS: Partial<Record<CompliancePack, (app: IConstruct, props: NagPackProps) => IPolicyValidationPlugin>> = {
   AwsSolutions: (app, props) => new AwsSolutionsChecks(app, props),
   NIST80053R5: (app, props) => new NIST80053R5Checks(app, props),
-  NIST80053R4: (app, props) => new NIST80053R4Checks(app, props),
-  HIPAASecurity: (app, props) => new HIPAASecurityChecks(app, props),
-  PCIDSS321: (app, props) => new PCIDSS321Checks(app, props),
 };
 
 /**

@@ -91,7 +91,7 @@ export function keyArn(world: PolicyWorld, reference: string | undefined, accoun
  * stack's behalf (service to service), which the handler lists omit.
  */
 export function stackCalls(action: string, t: ResolvedTemplate, executionRole: string, world: PolicyWorld, repoRoot: string): Call[] {
-  const { account, region } = t.place;
+  const { account } = t.place;
   const calls: Call[] = [];
   const seen = new Set<string>();
   const add = (call: Call) => {
@@ -345,7 +345,7 @@ export function pipelineCalls(model: PipelineModel, pipeline: ResolvedTemplate, 
           const roles = needed.includes('*') ? [bootstrapRoleArn('deploy', account, region), bootstrapRoleArn('file-publishing', account, region)] : [needed];
           for (const role of roles) {
           const kind = /:role\/cdk-hnb659fds-(.+)-role-\d+-/.exec(role)?.[1];
-          const tag = kind ? { 'iam:ResourceTag/aws-cdk:bootstrap-role': kind, 'aws:ResourceTag/aws-cdk:bootstrap-role': kind } : {};
+          const tag: Record<string, string> = kind ? { 'iam:ResourceTag/aws-cdk:bootstrap-role': kind, 'aws:ResourceTag/aws-cdk:bootstrap-role': kind } : {};
           calls.push({ action: key, principal: serviceRole, permission: 'sts:AssumeRole', resource: role, context: roleContext(serviceRole, tag), why: 'the build\'s commands assume this role', citation: kind ? DOCS.bootstrap : DOCS.pipelineRole });
           calls.push(...publishingCalls(key, role, world));
           }

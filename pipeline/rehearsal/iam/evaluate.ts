@@ -84,7 +84,8 @@ export async function evaluateCall(call: Call, world: PolicyWorld, scps: readonl
   }
   if (result === 'Allowed') return { call, result, decidedBy: '' };
   const resourceName = call.permission === 'sts:AssumeRole' ? `the trust policy of ${call.resource}` : (resourcePolicy ? `the resource policy ${(resourcePolicy as { source: string }).source}` : 'no resource policy');
-  const reasons = analysis ? getDenialReasons(analysis).map((d) => {
+  // A service principal has no identity policies: only the resource side can grant it.
+  const reasons = analysis ? getDenialReasons(analysis).filter((d) => !(isService && d.policyType === 'identity')).map((d) => {
     const where = d.policyType === 'resource' ? resourceName : d.policyType === 'identity' ? `the identity policies of ${call.principal}` : d.policyType === 'scp' ? 'the SCPs' : d.policyType;
     if (d.denialType === 'Explicit') return `explicit Deny in ${where}: statement ${d.statementId ? `"${d.statementId}"` : `#${d.statementIndex}`}${d.policyIdentifier ? ` of ${d.policyIdentifier}` : ''}`;
     return `no Allow in ${where}${d.identifier ? ` (${d.identifier})` : ''}`;

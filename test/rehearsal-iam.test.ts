@@ -33,7 +33,7 @@ function editTemplate(dir: string, displayName: string, edit: (template: any) =>
   writeFileSync(stack.templateFile, JSON.stringify(template));
 }
 
-const rehearse = (dir: string, scpDir?: string) => rehearseIam(readPipeline(dir), { repoRoot: REPO_ROOT, scpDir: scpDir ?? join(workDir, 'no-scps') });
+const rehearse = (dir: string, scpDir?: string, bootstrapTrust?: Record<string, string[]>) => rehearseIam(readPipeline(dir), { repoRoot: REPO_ROOT, scpDir: scpDir ?? join(workDir, 'no-scps'), bootstrapTrust });
 const of = (results: IamActionResult[], action: string) => results.find((r) => r.action === action)!;
 const EXEC_333 = 'arn:aws:iam::333333333333:role/cdk-hnb659fds-cfn-exec-role-333333333333-eu-west-1';
 
@@ -152,5 +152,16 @@ describe('the rehearsal\'s IAM evaluation', () => {
     const denied = assume(of(await rehearse(dir), 'Production/Tiers.Deploy'));
     expect(denied).toHaveLength(1); // both schedules share the role and the schedule group: one call
     for (const d of denied) expect(d).toMatchObject({ result: 'ImplicitlyDenied', decidedBy: expect.stringMatching(/^no Allow in the trust policy of arn:aws:iam::333333333333:role\//) });
+  });
+
+  it('the bootstrap trust policies decide the cross-account roles: production bootstrapped without --trust denies every role the pipeline assumes there', async () => {
+    const results = await rehearse(assembly, undefined, { '333333333333': [] });
+    const assumed = results.flatMap((r) => r.denied).filter((d) => d.call.permission === 'sts:AssumeRole' && d.call.resource.includes(':iam::333333333333:role/cdk-hnb659fds-'));
+    const roles = new Set(assumed.map((d) => d.call.resource.split('/').pop()!.replace(/-333333333333-.*/, '')));
+    expect(roles).toEqual(new Set(['cdk-hnb659fds-deploy-role', 'cdk-hnb659fds-file-publishing-role', 'cdk-hnb659fds-image-publishing-role', 'cdk-hnb659fds-lookup-role']));
+    for (const d of assumed) expect(d).toMatchObject({ result: 'ImplicitlyDenied', decidedBy: expect.stringContaining('no Allow in the trust policy of arn:aws:iam::333333333333:role/cdk-hnb659fds-') });
+    expect(of(results, 'Production/Tiers.Prepare').denied.map((d) => d.call.permission)).toContain('sts:AssumeRole');
+    // staging keeps its trust
+    expect(of(results, 'Staging/Tiers.Prepare').denied).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import { type ActionResult, rehearseAction } from './actions.ts';
 import { rehearseGuardrail } from './guardrail.ts';
-import { formatDenial, type IamActionResult, rehearseIam } from './iam/index.ts';
+import { formatDenial, handlerGaps, type IamActionResult, rehearseIam } from './iam/index.ts';
 import { readPipeline } from './model.ts';
 import { orderingProblems } from './ordering.ts';
 import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
@@ -71,10 +71,15 @@ async function main(argv: string[]): Promise<number> {
   let results: ActionResult[];
   let rollback: { line: string; failed: boolean } | undefined;
   let iam: IamActionResult[] = [];
+  let gaps: Array<{ type: string; covered: string }> = [];
   try {
     results = rehearse({ assemblyDir, repoRoot: process.cwd(), guardrail: argv.includes('--guardrail'), synthRan: argv.includes('--synth-ran') });
     if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);
-    if (!argv.includes('--no-iam')) iam = await rehearseIam(readPipeline(resolve(assemblyDir)), { repoRoot: process.cwd() });
+    if (!argv.includes('--no-iam')) {
+      const model = readPipeline(resolve(assemblyDir));
+      iam = await rehearseIam(model, { repoRoot: process.cwd() });
+      gaps = handlerGaps(model, process.cwd());
+    }
   } catch (error) {
     console.error(`rehearsal: cannot read the pipeline: ${(error as Error).message}`);
     return 2;
@@ -83,7 +88,9 @@ async function main(argv: string[]): Promise<number> {
   if (rollback) console.log(`${rollback.failed ? 'FAIL   ' : 'CHECKED'} ${rollback.line}`);
   const iamLines = iam.map(formatIam);
   for (const l of iamLines) console.log(l.line);
-  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0) + iamLines.filter((l) => l.failed).length;
+  const uncovered = gaps.filter((g) => g.covered === 'NOT COVERED');
+  if (gaps.length) console.log(`${uncovered.length ? 'FAIL   ' : 'CHECKED'} IAM handler permissions: registry schemas, except ${gaps.map((g) => `${g.type} (${g.covered})`).join('; ')}`);
+  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0) + iamLines.filter((l) => l.failed).length + (uncovered.length ? 1 : 0);
   const permissions = iam.reduce((n, r) => n + r.evaluated, 0);
   console.log(`rehearsal: ${results.length} actions, ${iam.length ? `${permissions} permissions evaluated (IAM), ` : ''}${failed} failed`);
   return failed ? 1 : 0;

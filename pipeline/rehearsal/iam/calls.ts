@@ -1,6 +1,9 @@
 // The calls a release makes, as data: who calls what on which resource with which request
 // context, why, and where AWS documents it. Built per pipeline action from the synthesized
 // pipeline and per resource of each stack a deploy creates, updates or deletes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { commandsOf } from '../actions.ts';
 import type { PipelineModel } from '../model.ts';
 import { bootstrapRoleArn } from './bootstrap.ts';
 import { handlerPermissions, type Operation } from './handlers.ts';
@@ -285,7 +288,6 @@ export function pipelineCalls(model: PipelineModel, pipeline: ResolvedTemplate, 
   const [pipelineId, resource] = pipeline.resources().find(([, r]) => r.Type === 'AWS::CodePipeline::Pipeline')!;
   const props = pipeline.resolve(resource.Properties);
   const pipelineRole: string = props.RoleArn;
-  const pipelineArn = `arn:aws:codepipeline:${region}:${account}:${pipeline.resolve({ Ref: pipelineId })}`;
   const stores = new Map<string, { bucket: string; key?: string }>();
   for (const s of props.ArtifactStores ?? (props.ArtifactStore ? [{ Region: region, ArtifactStore: props.ArtifactStore }] : [])) {
     stores.set(s.Region, { bucket: s.ArtifactStore.Location, key: keyArn(world, s.ArtifactStore.EncryptionKey?.Id, account, s.Region) });
@@ -337,6 +339,19 @@ export function pipelineCalls(model: PipelineModel, pipeline: ResolvedTemplate, 
           const connection = sourceOutputs.get(input);
           if (connection) calls.push({ action: key, principal: serviceRole, permission: 'codeconnections:UseConnection', resource: connection, context: roleContext(serviceRole), why: `the build clones the repository (${input} is a full clone) through the connection`, citation: DOCS.codebuildClone });
         }
+        // cdk-assets publishes each asset as its destination's publishing role (the asset manifest's assumeRoleArn)
+        for (const command of modelAction ? commandsOf(modelAction) : []) {
+          const publish = /^cdk-assets --path "([^"]+)" --verbose publish "([^":]+):([^"]+)"$/.exec(command);
+          if (!publish) continue;
+          const manifest = JSON.parse(readFileSync(join(model.assemblyDir, publish[1]), 'utf8'));
+          const asset = manifest.files?.[publish[2]] ?? manifest.dockerImages?.[publish[2]];
+          const destination = asset?.destinations?.[publish[3]];
+          if (!destination?.assumeRoleArn) continue;
+          const role = String(destination.assumeRoleArn).replace('${AWS::Partition}', 'aws');
+          const kind = manifest.files?.[publish[2]] ? 'file-publishing' : 'image-publishing';
+          calls.push({ action: key, principal: serviceRole, permission: 'sts:AssumeRole', resource: role, context: roleContext(serviceRole, { 'iam:ResourceTag/aws-cdk:bootstrap-role': kind, 'aws:ResourceTag/aws-cdk:bootstrap-role': kind }), why: `cdk-assets publishes ${publish[2].slice(0, 12)}… as the destination's publishing role`, citation: DOCS.bootstrap });
+          calls.push(...publishingCalls(key, role, world, destination));
+        }
         for (const needed of modelAction?.rolesNeeded ?? []) {
           if (needed === serviceRole) continue;
           // CDK's self-mutation role may assume any bootstrap role of its account (a wildcard
@@ -378,25 +393,31 @@ export function pipelineCalls(model: PipelineModel, pipeline: ResolvedTemplate, 
       }
     }
   }
-  void pipelineArn;
   return calls;
 }
 
+/** Where cdk-assets publishes an asset: a bucket and key, or a repository (an asset manifest destination). */
+interface AssetDestination {
+  readonly bucketName?: string;
+  readonly objectKey?: string;
+  readonly repositoryName?: string;
+}
+
 /** What a bootstrap publishing role does once a build assumed it (cdk-assets publishing). */
-function publishingCalls(action: string, role: string, world: PolicyWorld): Call[] {
+function publishingCalls(action: string, role: string, world: PolicyWorld, destination?: AssetDestination): Call[] {
   const m = /:role\/cdk-hnb659fds-(file|image)-publishing-role-(\d+)-(.+)$/.exec(role);
   if (!m) return [];
   const [, kind, account, region] = m;
   if (kind === 'file') {
-    const bucket = `cdk-hnb659fds-assets-${account}-${region}`;
-    const key = world.resourcePolicies.get(`arn:aws:s3:::${bucket}`) ? [...world.keyIds.values()].find((k) => world.resourcePolicies.get(k)?.source.startsWith(`bootstrap ${account}/${region}`)) : undefined;
+    const bucket = destination?.bucketName ?? `cdk-hnb659fds-assets-${account}-${region}`;
+    const key = [...world.keyIds.values()].find((k) => world.resourcePolicies.get(k)?.source.startsWith(`bootstrap ${account}/${region} `));
     const out: Call[] = [];
     for (const permission of ['s3:GetBucketLocation', 's3:ListBucket']) out.push({ action, principal: role, permission, resource: `arn:aws:s3:::${bucket}`, context: roleContext(role, { 'aws:ResourceAccount': account }), why: 'cdk-assets checks the staging bucket', citation: DOCS.bootstrap });
-    out.push({ action, principal: role, permission: 's3:PutObject', resource: `arn:aws:s3:::${bucket}/asset.zip`, context: roleContext(role, { 'aws:ResourceAccount': account }), why: 'cdk-assets uploads the file asset', citation: DOCS.bootstrap });
+    out.push({ action, principal: role, permission: 's3:PutObject', resource: `arn:aws:s3:::${bucket}/${destination?.objectKey ?? 'asset.zip'}`, context: roleContext(role, { 'aws:ResourceAccount': account }), why: 'cdk-assets uploads the file asset', citation: DOCS.bootstrap });
     if (key) for (const permission of ['kms:GenerateDataKey', 'kms:Decrypt']) out.push({ action, principal: role, permission, resource: key, context: roleContext(role, { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:CallerAccount': account }), why: 'the staging bucket\'s KMS key', citation: DOCS.s3Kms });
     return out;
   }
-  const repo = `arn:aws:ecr:${region}:${account}:repository/cdk-hnb659fds-container-assets-${account}-${region}`;
+  const repo = `arn:aws:ecr:${region}:${account}:repository/${destination?.repositoryName ?? `cdk-hnb659fds-container-assets-${account}-${region}`}`;
   const out: Call[] = [{ action, principal: role, permission: 'ecr:GetAuthorizationToken', resource: '*', context: roleContext(role), why: 'cdk-assets logs in to the registry', citation: DOCS.bootstrap }];
   for (const permission of ['ecr:DescribeRepositories', 'ecr:DescribeImages', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage']) out.push({ action, principal: role, permission, resource: repo, context: roleContext(role), why: 'cdk-assets pushes the image', citation: DOCS.bootstrap });
   return out;

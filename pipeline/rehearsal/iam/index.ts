@@ -8,6 +8,7 @@ import { type PipelineModel, readTemplate } from '../model.ts';
 import { ADMINISTRATOR_ACCESS, bootstrapRoleArn, bootstrapStack } from './bootstrap.ts';
 import { type Call, pipelineCalls, stackCalls } from './calls.ts';
 import { type CallResult, evaluateCall, readScps } from './evaluate.ts';
+import { schemaGaps } from './handlers.ts';
 import { ResolvedTemplate } from './resolve.ts';
 import { PolicyWorld } from './world.ts';
 
@@ -15,6 +16,11 @@ export interface IamOptions {
   readonly repoRoot: string;
   /** The SCP folder (`*.json`, see evaluate.ts); default pipeline/rehearsal/iam/scps in repoRoot. */
   readonly scpDir?: string;
+  /**
+   * The accounts each account's bootstrap stack trusts (`cdk bootstrap --trust`), by account.
+   * @default the README's commands: the stage accounts trust the pipeline account, which trusts none
+   */
+  readonly bootstrapTrust?: Readonly<Record<string, readonly string[]>>;
   /** Calls to evaluate besides the ones built from the assembly (see README: adding calls). */
   readonly extraCalls?: (world: PolicyWorld, model: PipelineModel) => Call[];
 }
@@ -29,7 +35,7 @@ export interface IamActionResult {
 }
 
 /** The policies of the assembly and of the bootstrap stacks, with the real accounts. */
-export function buildWorld(model: PipelineModel, repoRoot: string): PolicyWorld {
+export function buildWorld(model: PipelineModel, repoRoot: string, bootstrapTrust?: IamOptions['bootstrapTrust']): PolicyWorld {
   const world = new PolicyWorld(repoRoot);
   const pipelineStack = model.stacks.find((s) => s.displayName === 'Pipeline');
   const pipelineAccount = pipelineStack?.account ?? '';
@@ -39,7 +45,7 @@ export function buildWorld(model: PipelineModel, repoRoot: string): PolicyWorld 
     if (s.account && s.region) environments.set(`${s.account}/${s.region}`, { account: s.account, region: s.region });
   }
   for (const env of environments.values()) {
-    const trusted = env.account === pipelineAccount ? [] : [pipelineAccount];
+    const trusted = bootstrapTrust?.[env.account] ?? (env.account === pipelineAccount ? [] : [pipelineAccount]);
     world.add(`bootstrap ${env.account}/${env.region}`, bootstrapStack(repoRoot, { ...env, trust: trusted, executionPolicies: [ADMINISTRATOR_ACCESS] }));
   }
   for (const s of model.stacks) {
@@ -65,7 +71,7 @@ export function releaseCalls(model: PipelineModel, world: PolicyWorld, options: 
 
 /** Evaluates every call; one result per action, in the order the calls were built. */
 export async function rehearseIam(model: PipelineModel, options: IamOptions): Promise<IamActionResult[]> {
-  const world = buildWorld(model, options.repoRoot);
+  const world = buildWorld(model, options.repoRoot, options.bootstrapTrust);
   const scps = readScps(options.scpDir ?? join(options.repoRoot, 'pipeline', 'rehearsal', 'iam', 'scps'));
   const byAction = new Map<string, { evaluated: number; denied: CallResult[]; notActions: string[] }>();
   for (const call of releaseCalls(model, world, options)) {
@@ -86,4 +92,10 @@ export async function rehearseIam(model: PipelineModel, options: IamOptions): Pr
 export function formatDenial(r: CallResult): string {
   const c = r.call;
   return `${c.principal} ${c.permission} on ${c.resource}: ${r.result} (${r.decidedBy}) [${c.why}; ${c.citation.split(':')[0]}]`;
+}
+
+/** The resource types of the assembly whose registry schema lists no handler permissions, and how each is covered. */
+export function handlerGaps(model: PipelineModel, repoRoot: string): Array<{ type: string; covered: string }> {
+  const types = model.stacks.flatMap((s) => Object.values(readTemplate(s).Resources ?? {}).map((r: any) => String(r.Type)));
+  return schemaGaps(repoRoot, types);
 }

@@ -114,7 +114,8 @@ export class ResolvedTemplate {
 
   private sub(arg: Json): string {
     const [text, vars] = typeof arg === 'string' ? [arg, {}] : [arg[0] as string, (arg[1] ?? {}) as Record<string, Json>];
-    return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+    return text.replace(/\$\{(!?)([^}]+)\}/g, (_, literal: string, name: string) => {
+      if (literal) return `\${${name}}`; // ${!Literal} is the text ${Literal}
       if (name in vars) return String(this.value(vars[name]));
       const [id, attribute] = name.split('.', 2);
       return String(attribute ? this.getAtt(id, attribute) : this.ref(id));

@@ -164,7 +164,9 @@ function onBehalfCalls(id: string, type: string, props: Json, own: string | unde
   const topicPublishers = (service: string, topic: string, sourceArn: string, why: string, citation: string) => {
     out.push({ principal: service, permission: 'sns:Publish', resource: topic, context: serviceContext(service, sourceArn, account), why, citation });
     const topicKey = keyArn(world, world.topicKeys.get(topic), account, region);
-    kms(service, topicKey, ['kms:GenerateDataKey', 'kms:Decrypt'], serviceContext(service, sourceArn, account, { 'kms:CallerAccount': account }), `${why}, to the topic's KMS key`, DOCS.snsKms);
+    // The KMS leg carries no aws:SourceArn/aws:SourceAccount: not every publishing service sends
+    // them to KMS (nor kms:ViaService), so a key policy that requires them fails here rather than passing unseen.
+    kms(service, topicKey, ['kms:GenerateDataKey', 'kms:Decrypt'], { 'aws:SecureTransport': 'true' }, `${why}, to the topic's KMS key`, DOCS.snsKms);
   };
   switch (type) {
     case 'AWS::SecretsManager::Secret': {

@@ -164,4 +164,20 @@ describe('the rehearsal\'s IAM evaluation', () => {
     // staging keeps its trust
     expect(of(results, 'Staging/Tiers.Prepare').denied).toEqual([]);
   });
+
+  it('a bucket policy decides a cross-account read: the artifact bucket\'s policy without production\'s deploy role denies its template read', async () => {
+    const dir = copyEdited('bucket-policy', (d) => editTemplate(d, 'Pipeline', (t) => {
+      for (const r of Object.values(t.Resources) as any[]) {
+        if (r.Type !== 'AWS::S3::BucketPolicy') continue;
+        for (const s of r.Properties.PolicyDocument.Statement) {
+          if (Array.isArray(s.Principal?.AWS)) s.Principal.AWS = s.Principal.AWS.filter((p: any) => !JSON.stringify(p).includes('333333333333'));
+        }
+      }
+    }));
+    const results = await rehearse(dir);
+    const read = of(results, 'Production/Tiers.Prepare').denied.filter((d) => d.call.permission === 's3:GetObject');
+    expect(read).toEqual([expect.objectContaining({ result: 'ImplicitlyDenied', decidedBy: expect.stringMatching(/no Allow in the resource policy Pipeline PipelineArtifactsBucketPolicy/) })]);
+    expect(read[0].call.principal).toBe('arn:aws:iam::333333333333:role/cdk-hnb659fds-deploy-role-333333333333-eu-west-1');
+    expect(of(results, 'Staging/Tiers.Prepare').denied).toEqual([]);
+  });
 });

@@ -36,6 +36,7 @@ export const DOCS = {
   pipelineRole: 'CodePipeline user guide, "Manage the CodePipeline service role" and "Create a pipeline in CodePipeline that uses resources from another AWS account": https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html',
   connections: 'Developer Tools console user guide, "Connections rename - Summary of changes" (the IAM prefix must match the resource ARN\'s, codeconnections for arn:aws:codeconnections:): https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html',
   codebuildRole: 'CodeBuild user guide, "Allow CodeBuild to interact with other AWS services" (logs, S3 artifacts and their KMS key): https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html',
+  codebuildCache: 'CodeBuild user guide, "Cache builds to improve performance" (Amazon S3 caching: the build reads and writes the cache in the bucket as its service role): https://docs.aws.amazon.com/codebuild/latest/userguide/build-caching.html',
   codebuildClone: 'CodePipeline user guide, "CodeStarSourceConnection for Bitbucket, GitHub, and GitHub Enterprise Server actions" (full clone: the CodeBuild service role needs UseConnection on the connection): https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodestarConnectionSource.html',
   s3Kms: 'S3 user guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)" (kms:GenerateDataKey to put, kms:Decrypt to get; kms:ViaService s3.<region>.amazonaws.com): https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html',
   bootstrap: 'CDK developer guide, "CDK bootstrapping" (deploy, file-publishing, image-publishing roles, trusted accounts): https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html',
@@ -337,6 +338,11 @@ export function pipelineCalls(model: PipelineModel, pipeline: ResolvedTemplate, 
         for (const permission of ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']) calls.push({ action: key, principal: serviceRole, permission, resource: group, context: roleContext(serviceRole), why: 'the build writes its logs', citation: DOCS.codebuildRole });
         artifacts(serviceRole, key, actionRegion, 'read', inputs);
         artifacts(serviceRole, key, actionRegion, 'write', outputs);
+        const cache = project ? pipeline.resolve(project.Properties.Cache) : undefined;
+        if (cache?.Type === 'S3' && cache.Location) {
+          const object = `arn:aws:s3:::${String(cache.Location).replace(/\/$/, '')}/cache.zip`;
+          for (const permission of ['s3:GetObject', 's3:PutObject']) calls.push({ action: key, principal: serviceRole, permission, resource: object, context: roleContext(serviceRole, { 's3:ResourceAccount': account, 'aws:ResourceAccount': account }), why: 'the build reads and writes its S3 cache', citation: DOCS.codebuildCache });
+        }
         for (const input of inputs) {
           const connection = sourceOutputs.get(input);
           if (connection) calls.push({ action: key, principal: serviceRole, permission: 'codeconnections:UseConnection', resource: connection, context: roleContext(serviceRole), why: `the build clones the repository (${input} is a full clone) through the connection`, citation: DOCS.codebuildClone });

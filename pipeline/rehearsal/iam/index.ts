@@ -91,7 +91,7 @@ export async function rehearseIam(model: PipelineModel, options: IamOptions): Pr
 /** One denied call, as the rehearsal prints it. */
 export function formatDenial(r: CallResult): string {
   const c = r.call;
-  return `${c.principal} ${c.permission} on ${c.resource}: ${r.result} (${r.decidedBy}) [${c.why}; ${c.citation.split(':')[0]}]`;
+  return `${c.principal} ${c.permission} on ${c.resource}: ${r.result} (${r.decidedBy}) [${c.why}; ${c.citation.split(': https:')[0]}]`;
 }
 
 /** The resource types of the assembly whose registry schema lists no handler permissions, and how each is covered. */

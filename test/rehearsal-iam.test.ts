@@ -180,4 +180,18 @@ describe('the rehearsal\'s IAM evaluation', () => {
     expect(read[0].call.principal).toBe('arn:aws:iam::333333333333:role/cdk-hnb659fds-deploy-role-333333333333-eu-west-1');
     expect(of(results, 'Staging/Tiers.Prepare').denied).toEqual([]);
   });
+
+  it('takes further calls as data (extraCalls): the verify role, which holds no lambda:InvokeFunction, is denied invoking a production validator, in its action', async () => {
+    const validator = 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator';
+    const results = await rehearseIam(readPipeline(assembly), {
+      repoRoot: REPO_ROOT,
+      scpDir: join(workDir, 'no-scps'),
+      extraCalls: (world) => {
+        const role = [...world.roles.keys()].find((arn) => arn.endsWith(':role/br-fagq2-guardrail-verify'))!;
+        return [{ action: 'Guardrail/GuardrailValidation', principal: role, permission: 'lambda:InvokeFunction', resource: validator, context: { 'aws:PrincipalArn': role, 'aws:SecureTransport': 'true' }, why: 'the validation step invokes the production validator', citation: 'test' }];
+      },
+    });
+    const validation = of(results, 'Guardrail/GuardrailValidation');
+    expect(validation.denied).toEqual([expect.objectContaining({ result: 'ImplicitlyDenied', call: expect.objectContaining({ resource: validator }) })]);
+  });
 });

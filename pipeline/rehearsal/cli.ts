@@ -1,13 +1,16 @@
 // The pipeline rehearsal: reads the synthesized pipeline and walks its stages and
 // actions in order, running here what can run offline, checking the ordering
 // facts a first release depends on, and printing one line per action.
-//   node pipeline/rehearsal/cli.ts [assembly-dir] [--guardrail] [--synth-ran] [--rollback-to=<assembly-dir>]
+//   node pipeline/rehearsal/cli.ts [assembly-dir] [--guardrail] [--synth-ran] [--rollback-to=<assembly-dir>] [--no-iam]
+// IAM (iam/): every call a release makes, evaluated offline by a policy engine; a denied call
+// fails its action (an `IAM` line per action; `hand/<stack>` lines for the stacks deployed by hand).
 // --rollback-to: also report what the Production stage's rollback from this release to the one
 // synthesized in <assembly-dir> changes (rollback.ts); a stateful resource it replaces or removes fails.
 // Exit 0 when nothing failed, 1 on any failure, 2 when an assembly cannot be read.
 import { resolve } from 'node:path';
 import { type ActionResult, rehearseAction } from './actions.ts';
 import { rehearseGuardrail } from './guardrail.ts';
+import { formatDenial, handlerGaps, type IamActionResult, rehearseIam } from './iam/index.ts';
 import { readPipeline } from './model.ts';
 import { orderingProblems } from './ordering.ts';
 import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
@@ -53,24 +56,44 @@ export function rehearseRollback(assemblyDir: string, previousDir: string): { li
   return { line: formatRollback('Production', rollback), failed: lost.length > 0 };
 }
 
-function main(argv: string[]): number {
+/** The IAM step's line for one action (or stack deployed by hand), and whether it fails. */
+export function formatIam(r: IamActionResult): { line: string; failed: boolean } {
+  const failed = r.denied.length > 0;
+  const head = `${failed ? 'FAIL   ' : 'CHECKED'} IAM ${r.action}: ${r.evaluated} permissions evaluated, ${r.denied.length} denied`;
+  const skipped = r.notActions.length ? ` (handler-listed names that are not IAM actions, skipped: ${r.notActions.join(', ')})` : '';
+  return { line: [head + skipped, ...r.denied.map((d) => `          ${formatDenial(d)}`)].join('\n'), failed };
+}
+
+async function main(argv: string[]): Promise<number> {
   const positional = argv.filter((a) => !a.startsWith('--'));
   const assemblyDir = positional[0] ?? 'cdk.out';
   const previousDir = argv.find((a) => a.startsWith('--rollback-to='))?.slice('--rollback-to='.length);
   let results: ActionResult[];
   let rollback: { line: string; failed: boolean } | undefined;
+  let iam: IamActionResult[] = [];
+  let gaps: Array<{ type: string; covered: string }> = [];
   try {
     results = rehearse({ assemblyDir, repoRoot: process.cwd(), guardrail: argv.includes('--guardrail'), synthRan: argv.includes('--synth-ran') });
     if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);
+    if (!argv.includes('--no-iam')) {
+      const model = readPipeline(resolve(assemblyDir));
+      iam = await rehearseIam(model, { repoRoot: process.cwd() });
+      gaps = handlerGaps(model, process.cwd());
+    }
   } catch (error) {
     console.error(`rehearsal: cannot read the pipeline: ${(error as Error).message}`);
     return 2;
   }
   for (const r of results) console.log(formatResult(r));
   if (rollback) console.log(`${rollback.failed ? 'FAIL   ' : 'CHECKED'} ${rollback.line}`);
-  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0);
-  console.log(`rehearsal: ${results.length} actions, ${failed} failed`);
+  const iamLines = iam.map(formatIam);
+  for (const l of iamLines) console.log(l.line);
+  const uncovered = gaps.filter((g) => g.covered === 'NOT COVERED');
+  if (gaps.length) console.log(`${uncovered.length ? 'FAIL   ' : 'CHECKED'} IAM handler permissions: registry schemas, except ${gaps.map((g) => `${g.type} (${g.covered})`).join('; ')}`);
+  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0) + iamLines.filter((l) => l.failed).length + (uncovered.length ? 1 : 0);
+  const permissions = iam.reduce((n, r) => n + r.evaluated, 0);
+  console.log(`rehearsal: ${results.length} actions, ${iam.length ? `${permissions} permissions evaluated (IAM), ` : ''}${failed} failed`);
   return failed ? 1 : 0;
 }
 
-if (import.meta.main) process.exitCode = main(process.argv.slice(2));
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -19,14 +19,22 @@ export interface NetworkProps {
    * @default 10.0.0.0/16
    */
   readonly cidr?: string;
+  /**
+   * NAT gateways (in the edge subnets, at most one per availability zone) that give the workload
+   * subnets a route out to the internet, for what tasks call outside AWS (an OIDC issuer). With
+   * none, the workload subnets are isolated: they reach AWS through the VPC endpoints only.
+   * @default 0
+   */
+  readonly natGateways?: number;
 }
 
 /**
- * A VPC for Fargate tasks that reach AWS only through VPC endpoints: tasks and
- * the internal load balancer live in isolated subnets (no NAT gateway, no route
- * to the internet); the public subnets hold nothing but give the VPC the
- * internet gateway that CloudFront VPC origins require. Flow logs record all
- * traffic.
+ * A VPC for Fargate tasks that reach AWS through VPC endpoints: tasks and the
+ * internal load balancer live in the workload subnets; the public (edge)
+ * subnets give the VPC the internet gateway that CloudFront VPC origins
+ * require and, with `natGateways`, hold the NAT gateways through which the
+ * workload subnets reach what is outside AWS (their default route). Without
+ * NAT gateways the workload subnets are isolated. Flow logs record all traffic.
  */
 export class Network extends Construct {
   /** The VPC. */
@@ -34,7 +42,7 @@ export class Network extends Construct {
   /** The VPC's address range, literal (rule checkers cannot read the VPC's CidrBlock token). */
   public readonly cidr: string;
   /** The subnets where tasks and the internal load balancer run. */
-  public readonly workloadSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  public readonly workloadSubnets: ec2.SubnetSelection;
   /** The attachment of the VPC's internet gateway (what a CloudFront VPC origin waits for). */
   public readonly internetGatewayAttachment: IDependable;
 
@@ -44,16 +52,24 @@ export class Network extends Construct {
       throw new Error(`Network: expected at least two availability zones, got ${props.availabilityZones.length}`);
     }
 
+    const natGateways = props.natGateways ?? 0;
+    if (!Number.isInteger(natGateways) || natGateways < 0 || natGateways > props.availabilityZones.length) {
+      throw new Error(`Network: natGateways must be an integer from 0 to ${props.availabilityZones.length} (one per availability zone at most), got ${natGateways}`);
+    }
+    const workloadType = natGateways > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED;
+    this.workloadSubnets = { subnetType: workloadType };
+
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention: props.flowLogRetention, encryptionKey: props.flowLogEncryptionKey });
     const cidr = props.cidr ?? '10.0.0.0/16';
     this.cidr = cidr;
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(cidr),
       availabilityZones: props.availabilityZones,
-      natGateways: 0,
+      natGateways,
+      natGatewaySubnets: { subnetGroupName: 'edge' },
       subnetConfiguration: [
         { name: 'edge', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
-        { name: 'workload', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 },
+        { name: 'workload', subnetType: workloadType, cidrMask: 20 },
       ],
       flowLogs: {
         all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL },

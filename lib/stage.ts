@@ -134,6 +134,8 @@ export class DataProductStage extends Stage {
       availabilityZones: settings.availabilityZones,
       flowLogRetention: retention,
       flowLogEncryptionKey: logKey,
+      // The API fetches its OIDC issuer's discovery document and keys at run time (services/api/src/auth.ts).
+      natGateways: settings.network.natGatewayPerAz ? settings.availabilityZones.length : 1,
     });
     const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const accessLogs = new AccessLogBucket(stack, 'AccessLogs');

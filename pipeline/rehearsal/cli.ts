@@ -9,6 +9,8 @@ import { resolve } from 'node:path';
 import { type ActionResult, rehearseAction } from './actions.ts';
 import { rehearseGuardrail } from './guardrail.ts';
 import { readPipeline } from './model.ts';
+import { rehearseNetwork } from './network.ts';
+import { listStacks } from '../cloud-assembly.ts';
 import { orderingProblems } from './ordering.ts';
 import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
 
@@ -59,8 +61,11 @@ function main(argv: string[]): number {
   const previousDir = argv.find((a) => a.startsWith('--rollback-to='))?.slice('--rollback-to='.length);
   let results: ActionResult[];
   let rollback: { line: string; failed: boolean } | undefined;
+  let network: { lines: string[]; failed: number };
   try {
     results = rehearse({ assemblyDir, repoRoot: process.cwd(), guardrail: argv.includes('--guardrail'), synthRan: argv.includes('--synth-ran') });
+    // Every endpoint each task and VPC function calls is reachable from its subnets (network.ts).
+    network = rehearseNetwork(listStacks(resolve(assemblyDir)), process.cwd());
     if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);
   } catch (error) {
     console.error(`rehearsal: cannot read the pipeline: ${(error as Error).message}`);
@@ -68,7 +73,8 @@ function main(argv: string[]): number {
   }
   for (const r of results) console.log(formatResult(r));
   if (rollback) console.log(`${rollback.failed ? 'FAIL   ' : 'CHECKED'} ${rollback.line}`);
-  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0);
+  for (const line of network.lines) console.log(line);
+  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0) + network.failed;
   console.log(`rehearsal: ${results.length} actions, ${failed} failed`);
   return failed ? 1 : 0;
 }

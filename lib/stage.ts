@@ -96,6 +96,8 @@ export class DataProductStage extends Stage {
   public readonly outputs: DataProductOutputs;
   /** The role the pipeline's check steps assume in this stage's account. */
   public readonly checksRoleArn: string;
+  /** The secret (in this stage's account) of the issuer client the deploy checks write with. */
+  public readonly checksOidcClientSecretName: string;
   /** Fires when the served dataset snapshot is older than the data pipeline's schedule allows. */
   public readonly freshnessAlarm: cloudwatch.Alarm;
 
@@ -272,7 +274,8 @@ export class DataProductStage extends Stage {
     };
 
     const checksRoleName = `${label}-deploy-checks`;
-    new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker, data });
+    this.checksOidcClientSecretName = DeployChecksRole.oidcClientSecretName(label);
+    new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker, data, oidcClientSecretName: this.checksOidcClientSecretName });
     this.checksRoleArn = DeployChecksRole.arnFor(settings.account, checksRoleName);
 
     acknowledgeProgressiveDeliveryFindings(api);

@@ -1,5 +1,6 @@
 // The network rehearsal (pipeline/rehearsal/network.ts) on the real synth, and on copies with a
 // path removed: every endpoint each task and VPC function calls is reachable from its subnets.
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +19,25 @@ const lists = () => readEndpointLists(REPO_ROOT);
 
 /** The network results of a copy of the assembly whose staging Tiers template was edited. */
 function checkEdited(name: string, edit: (resources: Record<string, any>) => void): WorkloadPaths[] {
+  const staging = editedCopy(name, edit);
+  return checkNetworkPaths([staging], lists());
+}
+
+/** A copy of the assembly with its staging Tiers template edited; that stack of the copy. */
+function editedCopy(name: string, edit: (resources: Record<string, any>) => void) {
   const dir = join(workDir, name);
   cpSync(sharedAssembly(), dir, { recursive: true });
   const staging = listStacks(dir).find((s) => s.displayName === 'Pipeline/Staging/Tiers')!;
   const template = JSON.parse(readFileSync(staging.templateFile, 'utf8'));
   edit(template.Resources);
   writeFileSync(staging.templateFile, JSON.stringify(template));
-  return checkNetworkPaths([staging], lists());
+  return staging;
+}
+
+/** `npm run rehearsal -- <dir>` as a process: its exit code and output lines. */
+function rehearsalCli(dir: string): { code: number | null; lines: string[] } {
+  const run = spawnSync(process.execPath, [join('pipeline', 'rehearsal', 'cli.ts'), dir], { cwd: REPO_ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1' } });
+  return { code: run.status, lines: run.stdout.trim().split('\n') };
 }
 
 const unreachable = (results: WorkloadPaths[]) =>
@@ -110,6 +123,20 @@ describe('the network rehearsal', () => {
       expect.stringMatching(/^task definition workersskbsaup\w+: no endpoint list names its construct path \(Pipeline\/Staging\/Tiers\/reports\/Task\/Resource\)/),
       expect.stringMatching(/^release-check hook function → TEST_URL=http:\/\/…:9080: load balancer \w+ port 9080: the workload's egress does not allow it$/),
     ]);
+  });
+
+  it('is part of the rehearsal command: a line per stage, and an unreachable endpoint fails the run', () => {
+    const landed = rehearsalCli(sharedAssembly());
+    expect(landed.code, landed.lines.join('\n')).toBe(0);
+    expect(landed.lines.filter((l) => l.includes(' network '))).toEqual([expect.stringMatching(/^CHECKED network Pipeline\/Staging\/Tiers: /), expect.stringMatching(/^CHECKED network Pipeline\/Production\/Tiers: /)]);
+
+    const staging = editedCopy('cli-no-route-out', (resources) => {
+      for (const [id, r] of byType(resources, 'AWS::EC2::Route')) if (r.Properties.NatGatewayId) delete resources[id];
+    });
+    const seeded = rehearsalCli(staging.assemblyDir.replace(/\/assembly-Pipeline-Staging$/, ''));
+    expect(seeded.code).toBe(1);
+    expect(seeded.lines).toContainEqual(expect.stringMatching(/^FAIL {4}network Pipeline\/Staging\/Tiers: 1 of 15 endpoint\(s\) unreachable: API task \(api-id6pe9zboa\) → OIDC_ISSUER=/));
+    expect(seeded.lines.at(-1)).toMatch(/^rehearsal: \d+ actions, 1 failed$/);
   });
 
   it('compares address ranges', () => {

@@ -80,10 +80,11 @@ export class Network extends Construct {
 
     // What the tasks call: ECR (image pulls, layers from S3), CloudWatch Logs, SQS, the data bucket
     // (S3) and the job table (DynamoDB). S3 and DynamoDB through gateway endpoints: free, and the
-    // route tables of the isolated subnets send their traffic there. And ECS: the agent's task
+    // route tables of the workload subnets send their traffic there. And ECS: the agent's task
     // scale-in protection endpoint calls the ECS API (UpdateTaskProtection) with the task's
-    // credentials, and isolated subnets have no other route to it (ECS developer guide, "Task
-    // scale-in protection endpoint").
+    // credentials (ECS developer guide, "Task scale-in protection endpoint"). AWS traffic stays on
+    // the endpoints even with a NAT gateway (private DNS), so it is neither charged per GB by the
+    // NAT nor dependent on it. The rehearsal checks each task's endpoints (pipeline/rehearsal/network.ts).
     this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.workloadSubnets] });
     this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.workloadSubnets] });
     const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {

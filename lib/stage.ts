@@ -136,7 +136,8 @@ export class DataProductStage extends Stage {
       availabilityZones: settings.availabilityZones,
       flowLogRetention: retention,
       flowLogEncryptionKey: logKey,
-      // The API fetches its OIDC issuer's discovery document and keys at run time (services/api/src/auth.ts).
+      // The API fetches its OIDC issuer's discovery document and keys at run time (services/api/src/auth.ts):
+      // its subnets route out through a NAT gateway; the worker's stay isolated.
       natGateways: settings.network.natGatewayPerAz ? settings.availabilityZones.length : 1,
     });
     const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -187,7 +188,8 @@ export class DataProductStage extends Stage {
 
     const api = new ApiService(stack, TIER_IDS.api, {
       cluster,
-      subnets: network.workloadSubnets,
+      // The only tier with a way out of the VPC: it fetches its OIDC issuer's keys (auth.ts).
+      subnets: network.egressSubnets,
       image: image('api'),
       ingressPrefixListId: settings.cloudFrontPrefixListId,
       accessLogBucket: accessLogs.bucket,

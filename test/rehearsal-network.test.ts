@@ -82,11 +82,11 @@ describe('the network rehearsal', () => {
     expect(formatNetwork(results).lines[0]).toMatch(/^FAIL {4}network Pipeline\/Staging\/Tiers: \d+ of 15 endpoint\(s\) unreachable: .*sqs/);
   });
 
-  it('reaches SQS through the NAT gateway when its endpoint is removed but the route out remains, and says so', () => {
+  it('with the SQS endpoint removed, fails the worker (its subnets are isolated) and lets the API reach SQS through its NAT gateway', () => {
     const results = checkEdited('sqs-through-nat', (resources) => {
       for (const [id, r] of byType(resources, 'AWS::EC2::VPCEndpoint')) if (JSON.stringify(r.Properties.ServiceName).endsWith('.sqs"')) delete resources[id];
     });
-    expect(unreachable(results)).toEqual([]);
+    expect(unreachable(results)).toEqual([expect.stringMatching(/^worker task \(worker-sskbsaup\) → sqs: no VPC endpoint for sqs in its VPC and no route out of subnet NetworkVpcworkloadSubnet1\w+/)]);
     expect(results.find((w) => w.workload.startsWith('API'))!.paths).toContainEqual({ endpoint: 'sqs', ok: true, via: 'NAT gateway' });
   });
 
@@ -95,7 +95,7 @@ describe('the network rehearsal', () => {
       for (const [id, r] of byType(resources, 'AWS::EC2::Route')) if (r.Properties.NatGatewayId) delete resources[id];
       for (const [id] of [...byType(resources, 'AWS::EC2::NatGateway'), ...byType(resources, 'AWS::EC2::EIP')]) delete resources[id];
     });
-    expect(unreachable(results)).toEqual([expect.stringMatching(/^API task \(api-id6pe9zboa\) → OIDC_ISSUER=https:\/\/auth\.example\.com\/: no route out of subnet NetworkVpcworkloadSubnet1\w+ \(no 0\.0\.0\.0\/0 to a NAT gateway in its route table\)$/)]);
+    expect(unreachable(results)).toEqual([expect.stringMatching(/^API task \(api-id6pe9zboa\) → OIDC_ISSUER=https:\/\/auth\.example\.com\/: no route out of subnet NetworkVpcegressSubnet1\w+ \(no 0\.0\.0\.0\/0 to a NAT gateway in its route table\)$/)]);
   });
 
   it('fails an endpoint whose security group stops admitting the tasks, and an endpoint without private DNS', () => {

@@ -85,15 +85,25 @@ describe('the stage', () => {
     expect(body).toContain('p99');
   });
 
-  it('spans the configured availability zones with flow logs, and one NAT gateway as the route out of every workload subnet', () => {
-    staging.tiers.resourceCountIs('AWS::EC2::Subnet', 6);
+  it('spans the configured availability zones with flow logs, and one NAT gateway as the route out of the API\'s subnets only', () => {
+    // Per zone: an edge (public), an isolated workload and an egress subnet.
+    staging.tiers.resourceCountIs('AWS::EC2::Subnet', 9);
     // The API's OIDC issuer is outside AWS: one NAT gateway per stage (network.natGatewayPerAz: one per zone).
     staging.tiers.resourceCountIs('AWS::EC2::NatGateway', 1);
     production.tiers.resourceCountIs('AWS::EC2::NatGateway', 1);
     const nat = Object.keys(staging.tiers.findResources('AWS::EC2::NatGateway'))[0];
     const natRoutes = Object.values(staging.tiers.findResources('AWS::EC2::Route')).filter((r) => r.Properties.NatGatewayId?.Ref === nat);
     expect(natRoutes.map((r) => r.Properties.DestinationCidrBlock)).toEqual(['0.0.0.0/0', '0.0.0.0/0', '0.0.0.0/0']);
-    expect(natRoutes.every((r) => /workloadSubnet\d/.test(r.Properties.RouteTableId.Ref))).toBe(true);
+    expect(natRoutes.every((r) => /egressSubnet\d/.test(r.Properties.RouteTableId.Ref))).toBe(true);
+    // The workload (worker) subnets have no default route at all.
+    const defaults = Object.values(staging.tiers.findResources('AWS::EC2::Route')).filter((r) => r.Properties.DestinationCidrBlock === '0.0.0.0/0');
+    expect(defaults.filter((r) => /workloadSubnet\d/.test(r.Properties.RouteTableId.Ref))).toEqual([]);
+    // The API (tasks, load balancer, release-check hook) is in the egress subnets, the worker in the isolated ones.
+    const subnetsOf = (type: string, pick: (p: any) => any[]) => Object.values(staging.tiers.findResources(type)).map((r) => pick(r.Properties).map((x: any) => x.Ref).join());
+    const [workerService, apiService] = ['worker', 'api'].map((tier) => Object.entries(staging.tiers.findResources('AWS::ECS::Service')).find(([id]) => id.startsWith(tier))![1].Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets.map((x: any) => x.Ref));
+    expect(workerService.every((id: string) => /workloadSubnet\d/.test(id))).toBe(true);
+    expect(apiService.every((id: string) => /egressSubnet\d/.test(id))).toBe(true);
+    expect(subnetsOf('AWS::ElasticLoadBalancingV2::LoadBalancer', (p) => p.Subnets)).toEqual([apiService.join()]);
     staging.tiers.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', ResourceType: 'VPC' });
     staging.tiers.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: 'eu-west-1c', MapPublicIpOnLaunch: false });
   });

@@ -1,3 +1,4 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -34,6 +35,7 @@ export class AlarmTopic extends Construct {
     this.key = props.key;
     this.topic = new sns.Topic(this, 'Topic', { masterKey: props.key, enforceSSL: true });
     this.allowPublishing('cloudwatch.amazonaws.com', 'CloudWatchAlarmsPublish');
+    this.allowAlarmsToPublish();
     if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
   }
 
@@ -51,6 +53,38 @@ export class AlarmTopic extends Construct {
         principals: [new iam.ServicePrincipal(servicePrincipal)],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+      }),
+    );
+  }
+
+  /**
+   * The topic policy statement that lets CloudWatch alarms of this account and region publish.
+   * A topic policy replaces SNS's default policy (which lets the owning account publish) instead of
+   * adding to it, and the event targets give the topic a policy; CloudWatch publishes as the
+   * service principal `cloudwatch.amazonaws.com` on behalf of the alarm, so without this statement
+   * every notification fails with "Resource: arn:aws:cloudwatch:…:alarm:… is not authorized to
+   * perform: SNS:Publish" (AWS re:Post, "Why didn't I receive an SNS notification for my
+   * CloudWatch alarm trigger?", https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
+   * The conditions keep other accounts' alarms out (Amazon SNS developer guide, "Example cases for
+   * Amazon SNS access control", aws:SourceAccount and aws:SourceArn,
+   * https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html). The key side is
+   * {@link allowPublishing}: kms:Decrypt and kms:GenerateDataKey* for the same principal (Amazon
+   * SNS developer guide, "Key management", compatibility between event sources from AWS services
+   * and encrypted topics, https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+   */
+  private allowAlarmsToPublish(): void {
+    const stack = Stack.of(this);
+    const alarmArns = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': alarmArns },
+        },
       }),
     );
   }

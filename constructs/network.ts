@@ -19,13 +19,23 @@ export interface NetworkProps {
    * @default 10.0.0.0/16
    */
   readonly cidr?: string;
+  /**
+   * NAT gateways (in the edge subnets, at most one per availability zone) that give the egress
+   * subnets a route out to the internet, for what a tier calls outside AWS (the API's OIDC
+   * issuer). With none, there are no egress subnets ({@link Network.egressSubnets} are the
+   * isolated workload subnets).
+   * @default 0
+   */
+  readonly natGateways?: number;
 }
 
 /**
- * A VPC for Fargate tasks that reach AWS only through VPC endpoints: tasks and
- * the internal load balancer live in isolated subnets (no NAT gateway, no route
- * to the internet); the public subnets hold nothing but give the VPC the
- * internet gateway that CloudFront VPC origins require. Flow logs record all
+ * A VPC for Fargate tasks that reach AWS through VPC endpoints. The workload
+ * subnets are isolated (no route out of the VPC). With `natGateways`, egress
+ * subnets beside them route out through NAT gateways in the public (edge)
+ * subnets, for the tier that calls something outside AWS; only what is placed
+ * there has a way out. The edge subnets give the VPC the internet gateway
+ * that CloudFront VPC origins (and NAT gateways) require. Flow logs record all
  * traffic.
  */
 export class Network extends Construct {
@@ -33,8 +43,10 @@ export class Network extends Construct {
   public readonly vpc: ec2.Vpc;
   /** The VPC's address range, literal (rule checkers cannot read the VPC's CidrBlock token). */
   public readonly cidr: string;
-  /** The subnets where tasks and the internal load balancer run. */
-  public readonly workloadSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  /** The isolated subnets: no route out of the VPC, AWS through the VPC endpoints only. */
+  public readonly workloadSubnets: ec2.SubnetSelection = { subnetGroupName: 'workload' };
+  /** The subnets whose default route is a NAT gateway (the workload subnets when there is none). */
+  public readonly egressSubnets: ec2.SubnetSelection;
   /** The attachment of the VPC's internet gateway (what a CloudFront VPC origin waits for). */
   public readonly internetGatewayAttachment: IDependable;
 
@@ -44,16 +56,25 @@ export class Network extends Construct {
       throw new Error(`Network: expected at least two availability zones, got ${props.availabilityZones.length}`);
     }
 
+    const natGateways = props.natGateways ?? 0;
+    if (!Number.isInteger(natGateways) || natGateways < 0 || natGateways > props.availabilityZones.length) {
+      throw new Error(`Network: natGateways must be an integer from 0 to ${props.availabilityZones.length} (one per availability zone at most), got ${natGateways}`);
+    }
+    this.egressSubnets = natGateways > 0 ? { subnetGroupName: 'egress' } : this.workloadSubnets;
+
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', { retention: props.flowLogRetention, encryptionKey: props.flowLogEncryptionKey });
     const cidr = props.cidr ?? '10.0.0.0/16';
     this.cidr = cidr;
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(cidr),
       availabilityZones: props.availabilityZones,
-      natGateways: 0,
+      natGateways,
+      natGatewaySubnets: { subnetGroupName: 'edge' },
       subnetConfiguration: [
         { name: 'edge', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: 'workload', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 },
+        // After the others, so that adding it moves no existing subnet's range.
+        ...(natGateways > 0 ? [{ name: 'egress', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 }] : []),
       ],
       flowLogs: {
         all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL },
@@ -64,12 +85,15 @@ export class Network extends Construct {
 
     // What the tasks call: ECR (image pulls, layers from S3), CloudWatch Logs, SQS, the data bucket
     // (S3) and the job table (DynamoDB). S3 and DynamoDB through gateway endpoints: free, and the
-    // route tables of the isolated subnets send their traffic there. And ECS: the agent's task
+    // route tables of the private subnets send their traffic there. The interface endpoints sit in
+    // the workload subnets and admit HTTPS from the whole VPC, the egress subnets included. And ECS: the agent's task
     // scale-in protection endpoint calls the ECS API (UpdateTaskProtection) with the task's
-    // credentials, and isolated subnets have no other route to it (ECS developer guide, "Task
-    // scale-in protection endpoint").
-    this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.workloadSubnets] });
-    this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.workloadSubnets] });
+    // credentials (ECS developer guide, "Task scale-in protection endpoint"). AWS traffic stays on
+    // the endpoints even with a NAT gateway (private DNS), so it is neither charged per GB by the
+    // NAT nor dependent on it. The rehearsal checks each task's endpoints (pipeline/rehearsal/network.ts).
+    const privateSubnets = natGateways > 0 ? [this.workloadSubnets, this.egressSubnets] : [this.workloadSubnets];
+    this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: privateSubnets });
+    this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: privateSubnets });
     const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
       EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
       EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,

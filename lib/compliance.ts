@@ -126,7 +126,7 @@ export function acknowledgeStageFindings(s: StageFindings): void {
     acknowledgeFinding(
       subnet.node.findChild('DefaultRoute'),
       'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
-      'The public subnets hold no resource; they exist so the VPC has an internet gateway, which CloudFront VPC origins require. Tasks and the load balancer are in isolated subnets with no route to it.',
+      'The public subnets hold only the NAT gateway(s); the internet gateway exists because CloudFront VPC origins and the NAT gateway require it. Tasks and the load balancer are in private subnets: the API subnets route out through the NAT gateway (outbound only), the worker subnets not at all; none routes to the internet gateway.',
     );
   }
   acknowledgeFinding(

@@ -122,6 +122,16 @@ const authSchema = z.object({
   oidcAudience: z.string().min(1),
 });
 
+// The way out of the VPC for what the tasks call outside AWS (the API's OIDC issuer): NAT gateways
+// in the edge (public) subnets, one per stage by default, one per availability zone on request
+// (no cross-AZ dependency, at a NAT gateway's hourly price per zone: README "What it costs").
+const networkSchema = z
+  .object({
+    /** One NAT gateway per availability zone (true) or one for the stage (false). */
+    natGatewayPerAz: z.boolean().default(false),
+  })
+  .default({ natGatewayPerAz: false });
+
 const environmentSchema = z.object({
   account,
   region,
@@ -134,6 +144,7 @@ const environmentSchema = z.object({
   alarms: alarmsSchema,
   data: dataSchema,
   auth: authSchema,
+  network: networkSchema,
   /** Deletion protection of the stage's load balancer (true in production). */
   deletionProtection: z.boolean().default(false),
 });
@@ -207,6 +218,7 @@ export type WorkerSizing = z.infer<typeof workerSchema>;
 export type EdgeSettings = z.infer<typeof edgeSchema>;
 export type AlarmThresholds = z.infer<typeof alarmsSchema>;
 export type DataSettings = z.infer<typeof dataSchema>;
+export type NetworkSettings = z.infer<typeof networkSchema>;
 
 /** The configuration sections, each a top-level context key in cdk.json: the schema's own keys. */
 export const CONFIG_SECTIONS = Object.keys(configSchema.shape) as (keyof AppConfig)[];

@@ -1,4 +1,4 @@
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ApiService } from '../constructs/api-service';
@@ -18,6 +18,11 @@ export interface DeployChecksRoleProps {
   readonly api: ApiService;
   readonly worker: QueueWorker;
   readonly data: DataBucket;
+  /**
+   * The name of the Secrets Manager secret (in this account and region, created by an operator)
+   * holding the issuer client the jobs check gets its write token with; the role may read it.
+   */
+  readonly oidcClientSecretName: string;
 }
 
 /**
@@ -28,6 +33,11 @@ export interface DeployChecksRoleProps {
 export class DeployChecksRole extends Construct {
   /** The role. */
   public readonly role: iam.Role;
+
+  /** The name of a stage's deploy-checks OIDC client secret (README, "The deploy checks' write credential"). */
+  static oidcClientSecretName(stageLabel: string): string {
+    return `${stageLabel}/deploy-checks/oidc-client`;
+  }
 
   /** The ARN of the role named `roleName` in `account`. */
   static arnFor(account: string, roleName: string, partition = 'aws'): string {
@@ -78,6 +88,16 @@ export class DeployChecksRole extends Construct {
           props.api.service.serviceArn,
           stack.formatArn({ service: 'ecs', resource: 'service-deployment', resourceName: `${cluster.clusterName}/${props.api.service.serviceName}/*` }),
         ],
+      }),
+    );
+    // The authenticated write: the client credentials of the issuer client made for these checks.
+    // Secrets Manager appends a hyphen and six random characters to a secret's name in its ARN
+    // (Secrets Manager user guide, "Permissions policy examples", https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html).
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteCredential',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${props.oidcClientSecretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       }),
     );
     this.role.addToPolicy(

@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { AppConfig } from './config';
+import { grantMatchingUseConnection } from './connection-grants';
 import { GUARDRAIL } from './guardrail-stack';
 import { ReleaseNotifications } from './release-notifications';
 import { approvedGuardrailInstall, CheckSteps, GUARDRAIL_CHECKOUT, guardrailEnvironment } from './release-steps';
@@ -168,6 +169,8 @@ export class ReleasePipelineStack extends Stack {
     this.pipeline.addStage(this.production, { post: [checks.deployChecks('ProductionDeployChecks', this.production, config.production)] });
 
     this.pipeline.buildPipeline();
+    // CDK grants codestar-connections:UseConnection only; a codeconnections ARN needs its own prefix.
+    grantMatchingUseConnection(this, settings.connectionArn);
     this.rollBackProductionOnFailure();
     new ReleaseNotifications(this, 'Notifications', { pipeline: this.pipeline.pipeline, email: settings.notificationEmail });
   }

@@ -84,7 +84,7 @@ export class CheckSteps {
     private readonly config: AppConfig,
   ) {}
 
-  /** The post-deploy checks: health, what ECS did with the API's release, latency budget, fresh version through the edge, jobs drain. */
+  /** The post-deploy checks: health, what ECS did with the API's release, latency budget, fresh version through the edge, an authenticated job that drains. */
   deployChecks(id: string, stage: DataProductStage, settings: EnvironmentConfig): pipelines.CodeBuildStep {
     const o = stage.outputs;
     return this.step(id, stage, stage.checksRoleArn, 'npm run checks -- deploy', {
@@ -100,9 +100,12 @@ export class CheckSteps {
       LATENCY_BUDGET_MS: String(this.config.pipeline.latencyBudgetMs),
       JOB_BUDGET_SECONDS: String(jobBudgetSecondsFor(this.config.pipeline.jobBudgetSeconds, settings)),
       FRESHNESS_BUDGET_SECONDS: String(freshnessBudgetSecondsFor(settings)),
-      // A stage's API takes writes only with a JWT of its OIDC issuer, which the pipeline does
-      // not hold: the jobs check queues its job itself and checks that anonymous writes get 401.
-      JOBS_VIA_QUEUE: 'true',
+      // One authenticated write through the edge: the jobs check gets a token of the stage's
+      // issuer with the client credentials in this secret of the stage's account (the checks role
+      // may read it; README, "The deploy checks' write credential"), after an anonymous write got 401.
+      OIDC_CLIENT_SECRET_ID: stage.checksOidcClientSecretName,
+      OIDC_ISSUER: settings.auth.oidcIssuer,
+      OIDC_AUDIENCE: settings.auth.oidcAudience,
     });
   }
 

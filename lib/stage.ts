@@ -96,6 +96,8 @@ export class DataProductStage extends Stage {
   public readonly outputs: DataProductOutputs;
   /** The role the pipeline's check steps assume in this stage's account. */
   public readonly checksRoleArn: string;
+  /** The secret (in this stage's account) of the issuer client the deploy checks write with. */
+  public readonly checksOidcClientSecretName: string;
   /** Fires when the served dataset snapshot is older than the data pipeline's schedule allows. */
   public readonly freshnessAlarm: cloudwatch.Alarm;
 
@@ -134,6 +136,9 @@ export class DataProductStage extends Stage {
       availabilityZones: settings.availabilityZones,
       flowLogRetention: retention,
       flowLogEncryptionKey: logKey,
+      // The API fetches its OIDC issuer's discovery document and keys at run time (services/api/src/auth.ts):
+      // its subnets route out through a NAT gateway; the worker's stay isolated.
+      natGateways: settings.network.natGatewayPerAz ? settings.availabilityZones.length : 1,
     });
     const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const accessLogs = new AccessLogBucket(stack, 'AccessLogs');
@@ -183,7 +188,8 @@ export class DataProductStage extends Stage {
 
     const api = new ApiService(stack, TIER_IDS.api, {
       cluster,
-      subnets: network.workloadSubnets,
+      // The only tier with a way out of the VPC: it fetches its OIDC issuer's keys (auth.ts).
+      subnets: network.egressSubnets,
       image: image('api'),
       ingressPrefixListId: settings.cloudFrontPrefixListId,
       accessLogBucket: accessLogs.bucket,
@@ -270,7 +276,8 @@ export class DataProductStage extends Stage {
     };
 
     const checksRoleName = `${label}-deploy-checks`;
-    new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker, data });
+    this.checksOidcClientSecretName = DeployChecksRole.oidcClientSecretName(label);
+    new DeployChecksRole(stack, 'DeployChecks', { roleName: checksRoleName, trustedAccount: props.pipelineAccount, edge, api, worker, data, oidcClientSecretName: this.checksOidcClientSecretName });
     this.checksRoleArn = DeployChecksRole.arnFor(settings.account, checksRoleName);
 
     acknowledgeProgressiveDeliveryFindings(api);

@@ -79,6 +79,14 @@ describe('README cost table, recounted from the templates', () => {
     expect(total).toBeCloseTo(count! * azs! * hours! * rate!, 2);
   });
 
+  it.for(STAGES)('%s: NAT gateways, each with its public IPv4 address', (stage) => {
+    const cell = row(/^NAT gateways/)[STAGES.indexOf(stage)];
+    const [count, hours, nat, ip, total] = formula(cell, /^(\d+) × (730) × \(([\d.]+) \+ ([\d.]+)\) = \$([\d.,]+)/);
+    expect(count).toBe(resources(templates[stage].tiers, 'AWS::EC2::NatGateway').length);
+    expect(resources(templates[stage].tiers, 'AWS::EC2::EIP')).toHaveLength(count!);
+    expect(total).toBeCloseTo(count! * hours! * (nat! + ip!), 2);
+  });
+
   it.for(STAGES)('%s: WAF web ACL and its rules', (stage) => {
     const cell = row(/^WAF/)[STAGES.indexOf(stage)];
     const [acl, rules, rate, total] = formula(cell, /^(\d+) \+ (\d+) × (\d+) = \$([\d.,]+)/);

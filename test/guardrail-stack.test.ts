@@ -38,15 +38,18 @@ beforeAll(() => {
 });
 
 describe('the guardrail stack (key material out of the self-mutating stack\'s reach)', () => {
-  it('lets no role but the sign and verify roles read any secret, in any stack of the app', () => {
+  it('lets no role but the sign and verify roles read any secret, in any stack of the app, but each stage\'s deploy-checks role its own write credential', () => {
     const readers: string[] = [];
     for (const stack of allStacks(app)) {
       for (const { roles, statement } of identityStatements(Template.fromStack(stack))) {
-        if (statement.Effect === 'Allow' && readsSecrets([statement.Action].flat())) readers.push(`${stack.stackName}: ${roles}`);
+        if (statement.Effect === 'Allow' && readsSecrets([statement.Action].flat())) readers.push(`${stack.stackName}: ${roles} ${JSON.stringify(statement.Resource)}`);
       }
     }
-    // The guardrail stack's two roles, attached by logical id.
+    // The guardrail stack's two roles, attached by logical id; and the deploy checks' OIDC client
+    // secret of each stage, by its exact name (docs/first-deploy-paths.md, "The deploy checks' write credential").
     expect(readers.sort()).toEqual([
+      expect.stringMatching(/^Production-Tiers: .*DeployChecksRole\w*"\}\] "arn:aws:secretsmanager:eu-west-1:333333333333:secret:br-fagq2-production\/deploy-checks\/oidc-client-\?{6}"$/),
+      expect.stringMatching(/^Staging-Tiers: .*DeployChecksRole\w*"\}\] "arn:aws:secretsmanager:eu-west-1:222222222222:secret:br-fagq2-staging\/deploy-checks\/oidc-client-\?{6}"$/),
       expect.stringMatching(/^br-fagq2-guardrail: .*SignRole/),
       expect.stringMatching(/^br-fagq2-guardrail: .*VerifyRole/),
     ]);

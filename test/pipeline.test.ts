@@ -175,11 +175,17 @@ describe('the release pipeline', () => {
     expect(budget('ProductionDeployChecks')).toBe(String(context.pipeline.jobBudgetSeconds));
   });
 
-  it('checks data freshness with an on-demand run\'s budget, and jobs through the queue with anonymous writes refused', () => {
+  it('checks data freshness with an on-demand run\'s budget, and jobs with one authenticated write (the client credentials of the stage\'s secret)', () => {
     const env = (step: string) => Object.fromEntries(project(template, step).environment.EnvironmentVariables.map((e: { Name: string; Value: string }) => [e.Name, e.Value]));
     const context = cdkJsonContext() as any;
-    for (const [step, stage] of [['StagingDeployChecks', context.staging], ['ProductionDeployChecks', context.production]]) {
-      expect(env(step)).toMatchObject({ JOBS_VIA_QUEUE: 'true', FRESHNESS_BUDGET_SECONDS: String(freshnessBudgetSecondsFor(stage)) });
+    for (const [step, stage, name] of [['StagingDeployChecks', context.staging, 'staging'], ['ProductionDeployChecks', context.production, 'production']]) {
+      expect(env(step)).toMatchObject({
+        OIDC_CLIENT_SECRET_ID: `br-fagq2-${name}/deploy-checks/oidc-client`,
+        OIDC_ISSUER: stage.auth.oidcIssuer,
+        OIDC_AUDIENCE: stage.auth.oidcAudience,
+        FRESHNESS_BUDGET_SECONDS: String(freshnessBudgetSecondsFor(stage)),
+      });
+      expect(env(step)).not.toHaveProperty('JOBS_VIA_QUEUE');
       const action = stages.flatMap((s) => s.Actions).find((a) => a.Name === step)!;
       expect(String(action.Configuration!.EnvironmentVariables)).toContain('"name":"DATA_BUCKET"');
     }

@@ -170,11 +170,11 @@ describe('release checks on test traffic', () => {
     expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [fnId, 'Arn'] } }]);
   });
 
-  it('runs in the isolated subnets, reaches only the test listener, knows the release and the latency budget', () => {
+  it('runs in the API\'s subnets, reaches only the test listener (their route out gives it nothing), knows the release and the latency budget', () => {
     const [, fn] = hookFunction(production);
     expect(fn.Properties.Runtime).toBe('nodejs22.x');
     expect(fn.Properties.Handler).toBe('index.handler');
-    expect(fn.Properties.VpcConfig.SubnetIds.every((s: { Ref: string }) => /workloadSubnet/.test(s.Ref))).toBe(true);
+    expect(fn.Properties.VpcConfig.SubnetIds.every((s: { Ref: string }) => /egressSubnet/.test(s.Ref))).toBe(true);
     const env = fn.Properties.Environment.Variables;
     expect(env).toMatchObject({ EXPECTED_VERSION: 'test-version', LATENCY_BUDGET_MS: '800', LATENCY_REQUESTS: '50' });
     expect(JSON.stringify(env.TEST_URL)).toMatch(/LoadBalancer.*DNSName.*:9080/);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TIER_IDS } from '../lib/tiers';
-import { buildStages, stageTemplates } from './support/app';
+import { buildStages, shippedConfig, stageTemplates } from './support/app';
 
 let staging: ReturnType<typeof stageTemplates>;
 let production: ReturnType<typeof stageTemplates>;
@@ -85,11 +85,37 @@ describe('the stage', () => {
     expect(body).toContain('p99');
   });
 
-  it('spans the configured availability zones with flow logs and no NAT gateway', () => {
-    staging.tiers.resourceCountIs('AWS::EC2::Subnet', 6);
-    staging.tiers.resourceCountIs('AWS::EC2::NatGateway', 0);
+  it('spans the configured availability zones with flow logs, and one NAT gateway as the route out of the API\'s subnets only', () => {
+    // Per zone: an edge (public), an isolated workload and an egress subnet.
+    staging.tiers.resourceCountIs('AWS::EC2::Subnet', 9);
+    // The API's OIDC issuer is outside AWS: one NAT gateway per stage (network.natGatewayPerAz: one per zone).
+    staging.tiers.resourceCountIs('AWS::EC2::NatGateway', 1);
+    production.tiers.resourceCountIs('AWS::EC2::NatGateway', 1);
+    const nat = Object.keys(staging.tiers.findResources('AWS::EC2::NatGateway'))[0];
+    const natRoutes = Object.values(staging.tiers.findResources('AWS::EC2::Route')).filter((r) => r.Properties.NatGatewayId?.Ref === nat);
+    expect(natRoutes.map((r) => r.Properties.DestinationCidrBlock)).toEqual(['0.0.0.0/0', '0.0.0.0/0', '0.0.0.0/0']);
+    expect(natRoutes.every((r) => /egressSubnet\d/.test(r.Properties.RouteTableId.Ref))).toBe(true);
+    // The workload (worker) subnets have no default route at all.
+    const defaults = Object.values(staging.tiers.findResources('AWS::EC2::Route')).filter((r) => r.Properties.DestinationCidrBlock === '0.0.0.0/0');
+    expect(defaults.filter((r) => /workloadSubnet\d/.test(r.Properties.RouteTableId.Ref))).toEqual([]);
+    // The API (tasks, load balancer, release-check hook) is in the egress subnets, the worker in the isolated ones.
+    const subnetsOf = (type: string, pick: (p: any) => any[]) => Object.values(staging.tiers.findResources(type)).map((r) => pick(r.Properties).map((x: any) => x.Ref).join());
+    const [workerService, apiService] = ['worker', 'api'].map((tier) => Object.entries(staging.tiers.findResources('AWS::ECS::Service')).find(([id]) => id.startsWith(tier))![1].Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets.map((x: any) => x.Ref));
+    expect(workerService.every((id: string) => /workloadSubnet\d/.test(id))).toBe(true);
+    expect(apiService.every((id: string) => /egressSubnet\d/.test(id))).toBe(true);
+    expect(subnetsOf('AWS::ElasticLoadBalancingV2::LoadBalancer', (p) => p.Subnets)).toEqual([apiService.join()]);
     staging.tiers.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', ResourceType: 'VPC' });
     staging.tiers.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: 'eu-west-1c', MapPublicIpOnLaunch: false });
+  });
+
+  it('puts one NAT gateway in each availability zone with network.natGatewayPerAz, each zone routed to its own', () => {
+    const { production } = shippedConfig();
+    const { production: stage } = buildStages({ production: { ...production, network: { natGatewayPerAz: true } } });
+    const tiers = stageTemplates(stage).tiers;
+    const nats = Object.keys(tiers.findResources('AWS::EC2::NatGateway'));
+    expect(nats).toHaveLength(3);
+    const routed = Object.values(tiers.findResources('AWS::EC2::Route')).filter((r) => r.Properties.NatGatewayId).map((r) => r.Properties.NatGatewayId.Ref);
+    expect(new Set(routed)).toEqual(new Set(nats));
   });
 
   it('gives the tasks VPC endpoints for everything they call', () => {

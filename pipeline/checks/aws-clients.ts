@@ -5,6 +5,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 const created: { destroy(): void }[] = [];
@@ -29,6 +30,7 @@ export const awsClients = {
   ecs: lazy(() => new ECSClient({})),
   elbv2: lazy(() => new ElasticLoadBalancingV2Client({})),
   s3: lazy(() => new S3Client({})),
+  secretsManager: lazy(() => new SecretsManagerClient({})),
 };
 
 /** Closes the clients' connections so the process can exit. */

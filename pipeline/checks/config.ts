@@ -30,7 +30,8 @@ export interface DeployConfig {
   readonly dataBucket: string | undefined;
   readonly freshnessBudgetSeconds: number;
   readonly apiToken: string | undefined;
-  readonly jobsViaQueue: boolean;
+  /** Where the jobs check gets the token of its authenticated write (a stage); undefined: it posts with apiToken. */
+  readonly oidcClient: { readonly secretId: string; readonly issuer: string; readonly audience: string } | undefined;
   /** With apiServiceName, where the `api release` check asks ECS what it did with the release; unset (a local run): SKIP. */
   readonly clusterName: string | undefined;
   readonly apiServiceName: string | undefined;
@@ -66,7 +67,7 @@ export function parseDeployConfig(settings: Settings): DeployConfig {
     dataBucket: read.optional('DATA_BUCKET'),
     freshnessBudgetSeconds: read.integer('FRESHNESS_BUDGET_SECONDS', 600, 1, 7_200),
     apiToken: read.optional('API_TOKEN'),
-    jobsViaQueue: read.optional('JOBS_VIA_QUEUE') === 'true',
+    oidcClient: read.oidcClient(),
     clusterName: read.optional('CLUSTER_NAME'),
     apiServiceName: read.optional('API_SERVICE_NAME'),
   };
@@ -128,6 +129,23 @@ class SettingsReader {
       this.problems.push(`${name} must be an http:// or https:// URL, got "${value}"`);
     }
     return value.replace(/\/+$/, '');
+  }
+
+  /** OIDC_CLIENT_SECRET_ID, OIDC_ISSUER and OIDC_AUDIENCE: all three or none. */
+  oidcClient(): { secretId: string; issuer: string; audience: string } | undefined {
+    const secretId = this.optional('OIDC_CLIENT_SECRET_ID');
+    const issuer = this.optional('OIDC_ISSUER');
+    const audience = this.optional('OIDC_AUDIENCE');
+    if (secretId === undefined && issuer === undefined && audience === undefined) return undefined;
+    if (secretId === undefined || issuer === undefined || audience === undefined) {
+      this.problems.push('OIDC_CLIENT_SECRET_ID, OIDC_ISSUER and OIDC_AUDIENCE go together: set all three or none');
+      return undefined;
+    }
+    if (!URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) {
+      this.problems.push(`OIDC_ISSUER must be an http:// or https:// URL, got "${issuer}"`);
+      return undefined;
+    }
+    return { secretId, issuer, audience };
   }
 
   targetGroupArn(name: VariableName): string | undefined {

@@ -14,7 +14,9 @@ export const VARIABLES = {
   INVALIDATION_BUDGET_SECONDS: 'time allowed for the CloudFront invalidation to complete (default 600)',
   DATA_BUCKET: 'the stage data bucket (stack output DataBucketName); unset, the data freshness check is skipped',
   API_TOKEN: 'bearer token the jobs check posts its job with (a JWT of the stage OIDC issuer; unset for a local stack without API_TOKENS)',
-  JOBS_VIA_QUEUE: '"true": the jobs check puts its job on the queue itself and expects an anonymous POST to be refused with 401 (a stage, whose writes need a JWT the pipeline does not hold)',
+  OIDC_CLIENT_SECRET_ID: 'Secrets Manager secret (name or ARN, in the stage account) holding {"clientId","clientSecret","scope"?} of the issuer client the jobs check gets its write token with (client credentials); set with OIDC_ISSUER and OIDC_AUDIENCE',
+  OIDC_ISSUER: 'the stage API\'s OIDC issuer URL (its discovery document names the token endpoint)',
+  OIDC_AUDIENCE: 'the stage API\'s audience, asked for in the client-credentials grant',
   FRESHNESS_BUDGET_SECONDS: 'time allowed for a probe record to be searchable through the edge after an on-demand pipeline run (default 600)',
   CLUSTER_NAME: 'ECS cluster of the stage',
   API_SERVICE_NAME: 'ECS service name of the API tier',
@@ -41,7 +43,9 @@ export const DEPLOY_VARIABLES: readonly VariableName[] = [
   'DATA_BUCKET',
   'FRESHNESS_BUDGET_SECONDS',
   'API_TOKEN',
-  'JOBS_VIA_QUEUE',
+  'OIDC_CLIENT_SECRET_ID',
+  'OIDC_ISSUER',
+  'OIDC_AUDIENCE',
 ];
 
 /** The variables of `health`. */

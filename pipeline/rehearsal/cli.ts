@@ -12,6 +12,8 @@ import { type ActionResult, rehearseAction } from './actions.ts';
 import { rehearseGuardrail } from './guardrail.ts';
 import { formatDenial, handlerGaps, type IamActionResult, rehearseIam } from './iam/index.ts';
 import { readPipeline } from './model.ts';
+import { rehearseNetwork } from './network.ts';
+import { listStacks } from '../cloud-assembly.ts';
 import { orderingProblems } from './ordering.ts';
 import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
 
@@ -72,8 +74,11 @@ async function main(argv: string[]): Promise<number> {
   let rollback: { line: string; failed: boolean } | undefined;
   let iam: IamActionResult[] = [];
   let gaps: Array<{ type: string; covered: string }> = [];
+  let network: { lines: string[]; failed: number };
   try {
     results = rehearse({ assemblyDir, repoRoot: process.cwd(), guardrail: argv.includes('--guardrail'), synthRan: argv.includes('--synth-ran') });
+    // Every endpoint each task and VPC function calls is reachable from its subnets (network.ts).
+    network = rehearseNetwork(listStacks(resolve(assemblyDir)), process.cwd());
     if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);
     if (!argv.includes('--no-iam')) {
       const model = readPipeline(resolve(assemblyDir));
@@ -90,7 +95,8 @@ async function main(argv: string[]): Promise<number> {
   for (const l of iamLines) console.log(l.line);
   const uncovered = gaps.filter((g) => g.covered === 'NOT COVERED');
   if (gaps.length) console.log(`${uncovered.length ? 'FAIL   ' : 'CHECKED'} IAM handler permissions: registry schemas, except ${gaps.map((g) => `${g.type} (${g.covered})`).join('; ')}`);
-  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0) + iamLines.filter((l) => l.failed).length + (uncovered.length ? 1 : 0);
+  for (const line of network.lines) console.log(line);
+  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0) + iamLines.filter((l) => l.failed).length + (uncovered.length ? 1 : 0) + network.failed;
   const permissions = iam.reduce((n, r) => n + r.evaluated, 0);
   console.log(`rehearsal: ${results.length} actions, ${iam.length ? `${permissions} permissions evaluated (IAM), ` : ''}${failed} failed`);
   return failed ? 1 : 0;

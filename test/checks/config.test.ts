@@ -43,13 +43,22 @@ describe('deploy configuration', () => {
       dataBucket: undefined,
       freshnessBudgetSeconds: 600,
       apiToken: undefined,
-      jobsViaQueue: false,
+      oidcClient: undefined,
     });
   });
 
   it('reads the optional values when set', () => {
     const config = parseDeployConfig({ ...deployEnv, DISTRIBUTION_ID: 'E2QWRUHAPOMQZL', LATENCY_BUDGET_MS: '250', LATENCY_REQUESTS: '20', JOB_BUDGET_SECONDS: '45' });
     expect(config).toMatchObject({ distributionId: 'E2QWRUHAPOMQZL', latencyBudgetMs: 250, latencyRequests: 20, jobBudgetSeconds: 45 });
+  });
+
+  it('reads the write credential of a stage: its secret, issuer and audience together, or none', () => {
+    const oidc = { OIDC_CLIENT_SECRET_ID: 'br-fagq2-staging/deploy-checks/oidc-client', OIDC_ISSUER: 'https://auth.example.com/', OIDC_AUDIENCE: 'br-fagq2-api' };
+    expect(parseDeployConfig({ ...deployEnv, ...oidc }).oidcClient).toEqual({ secretId: oidc.OIDC_CLIENT_SECRET_ID, issuer: oidc.OIDC_ISSUER, audience: 'br-fagq2-api' });
+    expect(usageError(() => parseDeployConfig({ ...deployEnv, OIDC_CLIENT_SECRET_ID: oidc.OIDC_CLIENT_SECRET_ID }))).toBe(
+      'OIDC_CLIENT_SECRET_ID, OIDC_ISSUER and OIDC_AUDIENCE go together: set all three or none',
+    );
+    expect(usageError(() => parseDeployConfig({ ...deployEnv, ...oidc, OIDC_ISSUER: 'auth.example.com' }))).toBe('OIDC_ISSUER must be an http:// or https:// URL, got "auth.example.com"');
   });
 
   it('names every missing variable in one error', () => {

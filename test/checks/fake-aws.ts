@@ -1,5 +1,5 @@
-// A local stand-in for the three AWS APIs the checks call besides SQS (ECS: JSON 1.1, ELBv2: query
-// protocol, CloudFront: REST-XML), reached through the SDK's own AWS_ENDPOINT_URL_<SERVICE>
+// A local stand-in for the AWS APIs the checks call besides SQS (ECS and Secrets Manager: JSON 1.1,
+// ELBv2 and CloudFormation: query protocol, CloudFront: REST-XML), reached through the SDK's own AWS_ENDPOINT_URL_<SERVICE>
 // variables, so that the CLI's real SDK calls, error parsing included, run without AWS. It also
 // answers GET /healthz, standing in for the edge.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -32,12 +32,14 @@ export interface FakeAwsState {
   serviceDeployments: Record<string, unknown>[];
   /** Outputs of the stack DescribeStacks answers; undefined: the stack does not exist. */
   stackOutputs: Record<string, string> | undefined;
+  /** SecretString of each secret GetSecretValue answers, by SecretId; any other: ResourceNotFoundException. */
+  secrets: Record<string, string>;
 }
 
 export interface FakeAws {
   readonly url: string;
   readonly state: FakeAwsState;
-  /** The SDK environment that sends ECS, ELBv2 and CloudFront calls here. */
+  /** The SDK environment that sends ECS, ELBv2, CloudFront, CloudFormation and Secrets Manager calls here. */
   readonly sdkEnv: Readonly<Record<string, string>>;
   /** Each call received: the operation and its request body. */
   readonly calls: { operation: string; body: string }[];
@@ -48,7 +50,7 @@ const ELB_NS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 const CLOUDFRONT_NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
 
 export async function startFakeAws(): Promise<FakeAws> {
-  const state: FakeAwsState = { cluster: { services: [] }, targets: [], invalidationStatus: 'Completed', serviceDeployments: [], stackOutputs: undefined };
+  const state: FakeAwsState = { cluster: { services: [] }, targets: [], invalidationStatus: 'Completed', serviceDeployments: [], stackOutputs: undefined, secrets: {} };
   const calls: { operation: string; body: string }[] = [];
 
   const server = createServer(async (request, response) => {
@@ -58,6 +60,14 @@ export async function startFakeAws(): Promise<FakeAws> {
       const operation = ecsTarget.split('.')[1];
       calls.push({ operation: `ecs:${operation}`, body });
       return answerEcs(state, operation, body, response);
+    }
+    if (ecsTarget === 'secretsmanager.GetSecretValue') {
+      calls.push({ operation: 'secretsmanager:GetSecretValue', body });
+      const { SecretId } = JSON.parse(body) as { SecretId: string };
+      const secret = state.secrets[SecretId];
+      const json = 'application/x-amz-json-1.1';
+      if (secret === undefined) return send(response, 400, json, JSON.stringify({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." }));
+      return send(response, 200, json, JSON.stringify({ ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${SecretId}-AbCdEf`, Name: SecretId, SecretString: secret }));
     }
     const action = new URLSearchParams(body).get('Action');
     if (action === 'DescribeStacks') {
@@ -92,6 +102,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: url,
       AWS_ENDPOINT_URL_CLOUDFRONT: url,
       AWS_ENDPOINT_URL_CLOUDFORMATION: url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
     },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -11,6 +11,8 @@ const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-dlq';
 let api: Server;
 let edgeUrl: string;
 let jobsStatus = 202;
+/** When set, the status of each next POST (withStatuses). */
+let nextStatus: (() => number) | undefined;
 const postedBodies: unknown[] = [];
 const postedAuthorizations: Array<string | undefined> = [];
 
@@ -21,8 +23,9 @@ beforeAll(async () => {
     request.on('end', () => {
       postedBodies.push(JSON.parse(body));
       postedAuthorizations.push(request.headers.authorization);
-      response.writeHead(jobsStatus, { 'content-type': 'application/json' });
-      response.end(jobsStatus === 202 ? '{"id":"job-1"}' : '{"error":"queue_unavailable"}');
+      const status = nextStatus ? nextStatus() : jobsStatus;
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(status === 202 ? '{"id":"job-1"}' : '{"error":"queue_unavailable"}');
     });
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
@@ -75,28 +78,44 @@ describe('jobsCheck', () => {
   });
 });
 
-describe('the jobs check in a stage (JOBS_VIA_QUEUE: writes need a JWT the pipeline does not hold)', () => {
-  const queued: unknown[] = [];
-  const viaQueue = () =>
-    jobsCheck({
-      edgeUrl, queueUrl: QUEUE_URL, dlqUrl: DLQ_URL, budgetSeconds: 1, pollIntervalMs: 5, queueDepth: counters([1, 0, 0], [0]),
-      sendJob: async (job) => { queued.push(job); return 'queued-1'; },
-    }).run();
+describe('the jobs check in a stage (a token of the issuer, after an anonymous write is refused)', () => {
+  let tokens = 0;
+  const withToken = (token: () => Promise<string>) =>
+    jobsCheck({ edgeUrl, queueUrl: QUEUE_URL, dlqUrl: DLQ_URL, budgetSeconds: 1, pollIntervalMs: 5, queueDepth: counters([1, 0, 0], [0]), token }).run();
 
-  it('passes when an anonymous POST is refused with 401 and the job it queues itself is processed', async () => {
-    jobsStatus = 401;
-    const result = await viaQueue();
-    expect(result).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/job queued-1 queued \(anonymous POST refused with 401\)/) });
-    expect(queued).toEqual([expect.objectContaining({ type: 'checksum' })]);
-    expect(postedAuthorizations.at(-1)).toBeUndefined();
+  it('requires an anonymous POST to get 401, then posts the job with the token it got', async () => {
+    postedAuthorizations.length = 0;
+    // The stand-in answers the anonymous POST 401 and the authenticated one 202.
+    const statuses = [401, 202];
+    const result = await withStatuses(statuses, () => withToken(async () => `jwt-${++tokens}`));
+    expect(result).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/^job job-1 posted with a token of the issuer \(anonymous POST refused with 401\)/) });
+    expect(postedAuthorizations).toEqual([undefined, `Bearer jwt-${tokens}`]);
   });
 
-  it('fails when the API takes an anonymous write, and queues nothing', async () => {
-    jobsStatus = 202;
-    queued.length = 0;
-    const result = await viaQueue();
+  it('fails when the API takes an anonymous write, and asks for no token', async () => {
+    const before = tokens;
+    const result = await withStatuses([202], () => withToken(async () => `jwt-${++tokens}`));
     expect(result).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/without a token → 202, expected 401/) });
-    expect(queued).toEqual([]);
+    expect(tokens).toBe(before);
+  });
+
+  it('fails naming the reason when no token can be had, and when the API refuses the token', async () => {
+    const noToken = await withStatuses([401], () => withToken(async () => { throw new Error('POST https://auth.example.com/oauth/token → 401'); }));
+    expect(noToken).toMatchObject({ status: 'FAIL', detail: 'no token for the authenticated write: POST https://auth.example.com/oauth/token → 401' });
+    const refused = await withStatuses([401, 503], () => withToken(async () => 'jwt-x'));
+    expect(refused).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/^POST http:\/\/127\.0\.0\.1:\d+\/v1\/jobs with a token of the issuer → 503, expected 202/) });
   });
 });
 
+/** Runs `check` with the stand-in API answering `statuses` in turn (the last one repeats). */
+async function withStatuses<T>(statuses: number[], check: () => Promise<T>): Promise<T> {
+  const previous = jobsStatus;
+  const pending = [...statuses];
+  nextStatus = () => (pending.length > 1 ? pending.shift()! : pending[0]!);
+  try {
+    return await check();
+  } finally {
+    nextStatus = undefined;
+    jobsStatus = previous;
+  }
+}

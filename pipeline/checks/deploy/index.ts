@@ -7,14 +7,14 @@ import { apiReleaseCheck } from '../health/api-release.ts';
 import { freshnessCheck } from './freshness.ts';
 import { awsFreshnessActions } from './freshness-aws.ts';
 import { cloudFrontInvalidations, invalidationCheck } from './invalidation.ts';
-import { sendJobToQueue } from './send-job.ts';
+import { clientCredentialsToken, readClientCredentials } from './oidc-token.ts';
 import { jobsCheck } from './jobs.ts';
 import { latencyCheck } from './latency.ts';
 import { sqsQueueDepth } from './queue-depth.ts';
 import { versionCheck } from './version.ts';
 
 export function deployChecks(config: DeployConfig): Check[] {
-  const { distributionId, edgeUrl } = config;
+  const { distributionId, edgeUrl, oidcClient } = config;
   return [
     edgeHealthCheck(edgeUrl),
     // What ECS did with the release just deployed: "completed" (in a stage rollback, the rollback ECS made).
@@ -33,7 +33,9 @@ export function deployChecks(config: DeployConfig): Check[] {
       budgetSeconds: config.jobBudgetSeconds,
       queueDepth: () => sqsQueueDepth(awsClients.sqs()),
       apiToken: config.apiToken,
-      sendJob: config.jobsViaQueue ? (job) => sendJobToQueue(awsClients.sqs(), config.queueUrl, job.type, job.payload) : undefined,
+      token: oidcClient
+        ? async () => clientCredentialsToken({ ...oidcClient, credentials: await readClientCredentials(awsClients.secretsManager(), oidcClient.secretId) })
+        : undefined,
     }),
     freshnessCheck({
       edgeUrl,

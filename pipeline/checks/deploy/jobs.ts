@@ -25,13 +25,12 @@ export interface JobsCheckOptions {
    */
   readonly apiToken?: string;
   /**
-   * Puts the test job on the queue itself instead of posting it through the API. For a stage,
-   * whose API takes writes only with a JWT of its OIDC issuer, which the pipeline does not hold:
-   * the check then proves that an unauthenticated POST is refused (401) and that a queued job is
-   * processed.
-   * @default undefined (post through the API)
+   * Gets the bearer token of a stage's write (a client-credentials grant at its OIDC issuer). With
+   * it, the check first requires an anonymous POST to be refused (401), then posts its job with
+   * the token: one authenticated write through the edge, as a user makes it.
+   * @default undefined (post with apiToken, or none)
    */
-  readonly sendJob?: (job: ReturnType<typeof testJob>) => Promise<string>;
+  readonly token?: () => Promise<string>;
   /** @default 1000 */
   readonly pollIntervalMs?: number;
 }
@@ -49,16 +48,19 @@ export function jobsCheck(options: JobsCheckOptions): Check {
         headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
         body: JSON.stringify(testJob()),
       });
-      let jobId: unknown;
-      if (options.sendJob) {
+      let token = options.apiToken;
+      if (options.token) {
         const anonymous = await post();
         if (anonymous.status !== 401) return fail(`POST ${url} without a token → ${anonymous.status}, expected 401: writes must be authenticated`);
-        jobId = await options.sendJob(testJob());
-      } else {
-        const posted = await post(options.apiToken);
-        if (posted.status !== 202) return fail(`POST ${url} → ${posted.status}, expected 202: ${posted.body.slice(0, 200)}`);
-        jobId = (JSON.parse(posted.body) as { id?: unknown }).id;
+        try {
+          token = await options.token();
+        } catch (error) {
+          return fail(`no token for the authenticated write: ${(error as Error).message}`);
+        }
       }
+      const posted = await post(token);
+      if (posted.status !== 202) return fail(`POST ${url}${options.token ? ' with a token of the issuer' : ''} → ${posted.status}, expected 202: ${posted.body.slice(0, 200)}`);
+      const jobId = (JSON.parse(posted.body) as { id?: unknown }).id;
 
       const postedAt = performance.now();
       let emptyReads = 0;
@@ -83,7 +85,7 @@ export function jobsCheck(options: JobsCheckOptions): Check {
 
       const dlqAfter = total(await queueDepth(options.dlqUrl));
       if (dlqAfter > dlqBefore) return fail(`${job} processed, but the DLQ grew from ${dlqBefore} to ${dlqAfter} message(s): a job failed`);
-      const how = options.sendJob ? 'queued (anonymous POST refused with 401)' : 'posted';
+      const how = options.token ? 'posted with a token of the issuer (anonymous POST refused with 401)' : 'posted';
       return pass(`${job} ${how}; queue empty after ${seconds(emptySinceMs)} (${EMPTY_READS_REQUIRED} reads in a row); DLQ unchanged at ${dlqAfter}`);
     },
   };

@@ -81,7 +81,8 @@ export async function readS3Object(client: S3Client, bucket: string, key: string
   }
 }
 
-let s3: S3Client | undefined;
+// One client per endpoint setting (AWS_ENDPOINT_URL_S3 points tests at a local S3).
+let s3: { client: S3Client; endpoint: string | undefined } | undefined;
 
 /** The account of the function's own ARN (arn:aws:lambda:<region>:<account>:function:<name>). */
 function accountOf(context: unknown): string | undefined {
@@ -94,7 +95,7 @@ export async function handler(event: HookRequest, context?: unknown): Promise<Ho
   try {
     config = configFromEnv();
   } catch (error) {
-    const token = (event as { clientRequestToken?: unknown })?.clientRequestToken;
+    const token = (event as { clientRequestToken?: unknown } | undefined)?.clientRequestToken ?? event?.clientRequesttoken;
     return {
       hookStatus: 'FAILED',
       errorCode: 'InternalFailure',
@@ -102,11 +103,11 @@ export async function handler(event: HookRequest, context?: unknown): Promise<Ho
       clientRequestToken: typeof token === 'string' ? token : '',
     };
   }
-  if (!s3) {
+  if (!s3 || s3.endpoint !== process.env.AWS_ENDPOINT_URL_S3) {
     const { S3Client } = await import('@aws-sdk/client-s3');
-    s3 = new S3Client({});
+    s3 = { client: new S3Client({}), endpoint: process.env.AWS_ENDPOINT_URL_S3 };
   }
-  const client = s3;
+  const client = s3.client;
   const response = await decide(event, {
     readTemplatePayload: (url) => fetchPayload(url),
     readObject: (key) => readS3Object(client, config.bucket, key),

@@ -82,7 +82,8 @@ function publicKey(key: TrustedKey): KeyObject {
 
 function utf8(bytes: Buffer, what: string): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    // ignoreBOM keeps a byte order mark in the text, where JSON.parse refuses it.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new AttestationError(`${what} is not UTF-8`);
   }

@@ -40,7 +40,7 @@ export class LocalSigner implements Signer {
   private readonly scalar: bigint;
 
   constructor(keyId: string, privateKey: KeyObject) {
-    if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('LocalSigner needs an EC P-256 private key');
+    if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('LocalSigner needs an EC P-256 private key');
     this.keyId = keyId;
     this.scalar = scalarFromJwk(privateKey.export({ format: 'jwk' }).d!);
     this.publicKeyPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();

@@ -197,6 +197,8 @@ describe('DSSE', () => {
     const giant = Buffer.alloc(MAX_ENVELOPE_BYTES + 1, 0x20);
     expectRefused(() => verifyEnvelope(giant, [signer.trustedKey]), new RegExp(`the envelope is ${MAX_ENVELOPE_BYTES + 1} bytes, more than the ${MAX_ENVELOPE_BYTES} accepted`));
     const envelope = await signEnvelope(buildStatement(input()), signer);
+    expectRefused(() => verifyEnvelope(`\ufeff${serializeEnvelope(envelope)}`, [signer.trustedKey]), /the envelope is not valid JSON/);
+    expectRefused(() => verifyEnvelope(Buffer.from([0x7b, 0xff, 0x7d]), [signer.trustedKey]), /the envelope is not UTF-8/);
     // Node would decode these to the same bytes; a strict reader refuses them.
     expectRefused(() => verifyEnvelope({ ...envelope, payload: `${envelope.payload.slice(0, 8)}\n${envelope.payload.slice(8)}` }, [signer.trustedKey]), /payload is not canonical base64/);
     expectRefused(() => verifyEnvelope({ ...envelope, payload: `${envelope.payload}====` }, [signer.trustedKey]), /payload is not canonical base64/);

@@ -286,12 +286,23 @@ function resourcesOf(template: Template): Record<string, Resource> {
   return resources !== null && typeof resources === 'object' && !Array.isArray(resources) ? (resources as Record<string, Resource>) : {};
 }
 
-/** AWS::CDK::Metadata resources (CDK's usage analytics, a compressed construct list) are compared by type only. */
+/**
+ * Set aside before comparing: AWS::CDK::Metadata resources (CDK's usage analytics, a compressed
+ * construct list) are compared by type only, and each resource's `Metadata.cdk_nag` (the commit's
+ * own acknowledgements of cdk-nag findings, which CloudFormation ignores and the validator's
+ * compliance must not read: it acknowledges from its own allow-list) is left out.
+ */
 function withoutCdkMetadata(template: Template): Template {
   const resources = resourcesOf(template);
   if (template.Resources !== resources) return template;
   const copy: Record<string, unknown> = {};
-  for (const [id, resource] of Object.entries(resources)) copy[id] = resource?.Type === 'AWS::CDK::Metadata' ? { Type: resource.Type } : resource;
+  for (const [id, resource] of Object.entries(resources)) {
+    if (resource?.Type === 'AWS::CDK::Metadata') copy[id] = { Type: resource.Type };
+    else if (kindOf(resource?.Metadata) === 'object' && Object.hasOwn(resource.Metadata as object, 'cdk_nag')) {
+      const { cdk_nag: _acknowledgements, ...metadata } = resource.Metadata as Record<string, unknown>;
+      copy[id] = { ...resource, Metadata: metadata };
+    } else copy[id] = resource;
+  }
   return { ...template, Resources: copy };
 }
 

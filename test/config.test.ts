@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../lib/config';
+import { payloadSchemas } from '../services/shared/job-schemas';
+import { payloadSchemas as contractSchemas, validateJobRequest } from '../services/shared/jobs';
 import { cdkJsonContext, REPO_ROOT, shippedConfig } from './support/app';
 
 /** The error loadConfig throws for cdk.json's context plus `-c` overrides (undefined: none). */
@@ -167,12 +169,10 @@ describe('configuration', () => {
       expect(errorAfter(withSchedules(schedule('checksum', { data: 'x', rounds: 1 })))).toBeUndefined();
     });
 
-    it('reads the very objects the worker validates messages with (one schema, not a copy)', async () => {
-      const contract = await import('../services/shared/jobs');
-      const data = await import('../services/shared/job-schemas');
-      expect(contract.payloadSchemas).toBe(data.payloadSchemas);
+    it('reads the very objects the worker validates messages with (one schema, not a copy)', () => {
+      expect(contractSchemas).toBe(payloadSchemas);
       // And the worker refuses what the synth refuses.
-      expect(contract.validateJobRequest({ type: 'checksum', payload: { data: 'x', rounds: 0 } })).toMatchObject({ ok: false, field: 'payload.rounds' });
+      expect(validateJobRequest({ type: 'checksum', payload: { data: 'x', rounds: 0 } })).toMatchObject({ ok: false, field: 'payload.rounds' });
     });
   });
 

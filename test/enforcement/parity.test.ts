@@ -15,8 +15,8 @@ const allowances: Allowances = loadAllowances(join(REPO_ROOT, 'enforcement/allow
 
 function side(stage: DataProductStage): StageTemplates & { templates: Record<string, any> } {
   return {
-    account: stage.account,
-    region: stage.region,
+    account: stage.account!,
+    region: stage.region!,
     templates: { Tiers: Template.fromStack(stage.tiersStack).toJSON(), EdgeWaf: Template.fromStack(stage.edgeWafStack).toJSON() },
   };
 }

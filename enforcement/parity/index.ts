@@ -85,12 +85,15 @@ function compareTemplates(stackId: string, rawA: Template, rawB: Template, idA: 
     if (twin !== undefined) renamed.set(id, twin);
   }
   const twins = new Set(renamed.values());
+  // Whether a resource is in both stages (under one id, or two that differ by the stage's name).
+  const paired = (side: Side, id: string) =>
+    side === 'staging' ? Object.hasOwn(resources.production, id) || twins.has(id) : Object.hasOwn(resources.staging, id) || renamed.has(id);
   const extras: Record<Side, Set<string>> = { staging: new Set(), production: new Set() };
   const refused: Record<Side, Set<string>> = { staging: new Set(), production: new Set() };
   for (const side of ['staging', 'production'] as const) {
     for (const id of unshared(side).sort()) {
       if (side === 'staging' ? twins.has(id) : renamed.has(id)) continue;
-      const refusal = resourceSetRefusal(side, id, resources, normalizers, allowances);
+      const refusal = resourceSetRefusal(side, id, resources, normalizers, allowances, (s, other) => (s === side ? paired(s, other) : true));
       if (refusal === undefined) {
         extras[side].add(id);
         continue;
@@ -221,6 +224,7 @@ function resourceSetRefusal(
   resources: Record<Side, Record<string, Resource>>,
   normalizers: Record<Side, Normalizer>,
   allowances: Allowances,
+  isAnchor: (side: Side, id: string) => boolean,
 ): string | undefined {
   const resource = resources[side][id]!;
   const sets = allowances.differ.flatMap((setting) => setting.resources.map((set) => ({ setting, set }))).filter(({ set }) => set.type === resource.Type && fullMatch(set.logicalId, id));
@@ -232,7 +236,7 @@ function resourceSetRefusal(
       reasons.push(`${setting.key} allows at most ${set.max} such resource per stage, ${side} has ${members.length}`);
       continue;
     }
-    const problem = set.requires ? requiresProblem(set, resource, normalizers[side]) : likeProblem(set, side, id, resources, normalizers);
+    const problem = set.requires ? requiresProblem(set, resource, normalizers[side]) : likeProblem(set, side, id, resources, normalizers, isAnchor);
     if (problem === undefined) return undefined;
     reasons.push(`${setting.key}: ${problem}`);
   }
@@ -250,13 +254,25 @@ function requiresProblem(set: ResourceSet, resource: Resource, normalize: Normal
   return found.length === 0 ? undefined : `not the shape the allowances require: ${describe(found[0]!)}`;
 }
 
-/** The resource must equal another resource of its type (either stage), apart from its free paths and Metadata. */
-function likeProblem(set: ResourceSet, side: Side, id: string, resources: Record<Side, Record<string, Resource>>, normalizers: Record<Side, Normalizer>): string | undefined {
+/**
+ * The resource must equal another resource of its type, apart from its free paths and Metadata:
+ * one the two stages share, or one of the other stage's (a zone's subnet is like another zone's;
+ * production's prefix-list rule like staging's). Never another resource of its own stage's extras,
+ * so two planted resources cannot vouch for each other.
+ */
+function likeProblem(
+  set: ResourceSet,
+  side: Side,
+  id: string,
+  resources: Record<Side, Record<string, Resource>>,
+  normalizers: Record<Side, Normalizer>,
+  isAnchor: (side: Side, id: string) => boolean,
+): string | undefined {
   const resource = withoutMetadata(resources[side][id]!);
   let nearest: RawDifference[] | undefined;
   for (const candidateSide of ['staging', 'production'] as const) {
     for (const [otherId, other] of Object.entries(resources[candidateSide])) {
-      if ((candidateSide === side && otherId === id) || other.Type !== set.type) continue;
+      if ((candidateSide === side && otherId === id) || other.Type !== set.type || !isAnchor(candidateSide, otherId)) continue;
       const rules: WalkRules = { leavesEqual: leafRule(normalizers[candidateSide], normalizers[side]), accepts: (d) => isFree(set, d.path) };
       const found = walk(withoutMetadata(other), resource, rules);
       if (found.length === 0) return undefined;

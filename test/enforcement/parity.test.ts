@@ -203,6 +203,17 @@ describe('compareStages: what the allowances do not name fails, with their reaso
     expect(result.differences[0]!.why).toMatch(/^a AWS::Scheduler::Schedule in production only: worker\.schedules: not shaped like any other AWS::Scheduler::Schedule .*Target\/Arn/);
   });
 
+  it('refuses two planted schedules alike (resources in one stage only cannot vouch for each other)', () => {
+    const result = compareEdited((t) => {
+      const refresh = Object.entries<any>(t.Tiers.Resources).find(([id]) => id.startsWith('workersskbsaupScheduledatasetrefresh'))![1];
+      const planted = structuredClone(refresh);
+      planted.Properties.Target.Arn = 'arn:aws:sqs:eu-west-1:444444444444:elsewhere';
+      t.Tiers.Resources.workersskbsaupScheduleone0A1B2C3D = planted;
+      t.Tiers.Resources.workersskbsaupScheduletwo0A1B2C3D = structuredClone(planted);
+    });
+    expect(result.differences.map((d) => d.path)).toEqual(['Resources/workersskbsaupScheduleone0A1B2C3D', 'Resources/workersskbsaupScheduletwo0A1B2C3D']);
+  });
+
   it('refuses a production-only subscription that is not an e-mail, and a second one', () => {
     const https = compareEdited((t) => {
       const [id, sub] = Object.entries<any>(t.Tiers.Resources).find(([, r]) => r.Type === 'AWS::SNS::Subscription')!;

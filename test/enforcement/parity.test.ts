@@ -2,11 +2,12 @@
 // allowances do not name fails, with the allowances' reason. The allowed configurations are built
 // through the app (`-c` overrides); the refused ones cannot be (the synth refuses them first, see
 // allowances.test.ts), so they are written into production's template, as a hostile commit's code would.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { type Allowances, loadAllowances } from '../../enforcement/allowances';
+import { stageOfAssembly } from '../../enforcement/parity/cli';
 import { compareStages, describeDifferences, type ParityDifference, type StageTemplates } from '../../enforcement/parity/index';
 import { buildStages, REPO_ROOT, sharedAssembly } from '../support/app';
 import type { DataProductStage } from '../../lib/stage';
@@ -59,23 +60,14 @@ describe('compareStages: what the allowances let differ passes', () => {
 
   it('passes the shipped pipeline assembly itself (stages under Pipeline/, as the validator reads them)', () => {
     const root = sharedAssembly();
-    const stage = (name: 'Staging' | 'Production') => {
-      const dir = join(root, `assembly-Pipeline-${name}`);
-      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-      const templates: Record<string, object> = {};
-      let env = { account: '', region: '' };
-      for (const [id, artifact] of Object.entries<any>(manifest.artifacts)) {
-        if (artifact.type !== 'aws:cloudformation:stack') continue;
-        const stackId = id.includes('EdgeWaf') ? 'EdgeWaf' : 'Tiers';
-        templates[stackId] = JSON.parse(readFileSync(join(dir, artifact.properties.templateFile), 'utf8'));
-        const [, account, region] = /^aws:\/\/(\d{12})\/(.+)$/.exec(artifact.environment)!;
-        if (stackId === 'Tiers') env = { account: account!, region: region! };
-      }
-      expect(Object.keys(templates).sort()).toEqual(['EdgeWaf', 'Tiers']);
-      return { ...env, templates };
-    };
-    const result = compareStages({ staging: stage('Staging'), production: stage('Production'), allowances });
-    expect(lines(result.differences)).toBe('');
+    const [staging, production] = [stageOfAssembly(root, 'Staging'), stageOfAssembly(root, 'Production')];
+    expect(Object.keys(production.templates).sort()).toEqual(['EdgeWaf', 'Tiers']);
+    expect(production).toMatchObject({ account: '333333333333', region: 'eu-west-1' });
+    expect(lines(compareStages({ staging, production, allowances }).differences)).toBe('');
+    // And the developer's command says so (exit 0), from the repository root.
+    const run = spawnSync('node', ['enforcement/parity/cli.ts', root], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(run.stdout).toMatch(/^PASS template parity/);
+    expect(run.status).toBe(0);
   });
 
   // The configurations of issue 20's report, each on its own.

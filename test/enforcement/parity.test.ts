@@ -90,6 +90,10 @@ describe('compareStages: what the allowances let differ passes', () => {
       { 'production.region': 'eu-central-1', 'production.availabilityZones': '["eu-central-1a","eu-central-1b","eu-central-1c"]', 'production.cloudFrontPrefixListId': 'pl-a3a144ca' },
     ],
     [
+      'production in ap-south-2, where load balancers write their logs as a service principal, not an account',
+      { 'production.region': 'ap-south-2', 'production.availabilityZones': '["ap-south-2a","ap-south-2b","ap-south-2c"]', 'production.cloudFrontPrefixListId': 'pl-0123abcd' },
+    ],
+    [
       'staging in us-east-1, the web ACL stacks\' region',
       { 'staging.region': 'us-east-1', 'staging.availabilityZones': '["us-east-1a","us-east-1b"]', 'staging.cloudFrontPrefixListId': 'pl-3b927c52' },
     ],

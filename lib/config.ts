@@ -1,9 +1,13 @@
 // Typed configuration of the app, read from cdk.json context (overridable with
 // `-c`) and validated once, at the app's edge. Staging and production share one
 // schema: they differ only in values.
+import * as path from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { z } from 'zod';
+import { AllowancesError, checkStageSettings, loadAllowances } from '../enforcement/allowances';
+import { jobTypes, payloadSchemas, type JobType } from '../services/shared/job-schemas';
 
 const KNOWN_REGIONS = new Set(RegionInfo.regions.map((r) => r.name));
 
@@ -38,6 +42,11 @@ const cpu = z
 // How a release of the API reaches users (README "Releasing the API"). The traffic step is read by
 // CANARY (the share first sent to the new version, and how long it serves it alone) and LINEAR (the
 // share added at each step, and the wait between steps); both stages carry every key.
+// ECS's limits on the traffic step: canaryPercent is "multiples of 0.1 from 0.1 to 100.0"
+// (Amazon ECS API Reference, CanaryConfiguration,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CanaryConfiguration.html) and
+// stepPercent "multiples of 0.1 from 3.0 to 100.0" (LinearConfiguration,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinearConfiguration.html).
 const deploymentSchema = z
   .object({
     strategy: z.enum(['ROLLING', 'BLUE_GREEN', 'CANARY', 'LINEAR']),
@@ -65,12 +74,37 @@ const apiSchema = z.intersection(
   }),
 );
 
-const scheduleSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or dashes'),
-  cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'expected an EventBridge Scheduler expression: "cron(...)" or "rate(...)"'),
-  jobType: z.string().min(1),
-  payload: z.record(z.string(), z.unknown()),
-});
+// A scheduled job is checked against the job contract the worker validates every message with:
+// the same JSON Schemas (services/shared/job-schemas.ts), compiled with the same options.
+const payloadValidators = new Map<string, ValidateFunction>(
+  jobTypes.map((type) => [type, new Ajv({ allErrors: false, strict: true }).compile(payloadSchemas[type])]),
+);
+
+const scheduleSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or dashes'),
+    cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'expected an EventBridge Scheduler expression: "cron(...)" or "rate(...)"'),
+    jobType: z.string().refine((t) => payloadValidators.has(t), {
+      error: (issue) => `expected a job type of the worker (${jobTypes.join(', ')}), got ${formatValue(issue.input)}`,
+    }),
+    payload: z.record(z.string(), z.unknown()),
+  })
+  .superRefine((schedule, ctx) => {
+    const validate = payloadValidators.get(schedule.jobType);
+    if (!validate || validate(schedule.payload)) return;
+    const { path: at, message } = payloadProblem(validate.errors?.[0]);
+    ctx.addIssue({ code: 'custom', path: ['payload', ...at], message: `${message} (the ${schedule.jobType as JobType} job's payload schema, services/shared/job-schemas.ts)` });
+  });
+
+/** Where an ajv error points and what it says, in this file's words. */
+function payloadProblem(error: ErrorObject | undefined): { path: string[]; message: string } {
+  if (!error) return { path: [], message: 'is invalid' };
+  const at = error.instancePath.split('/').filter(Boolean);
+  const extra = error.params as { missingProperty?: string; additionalProperty?: string };
+  if (extra.missingProperty) return { path: [...at, extra.missingProperty], message: 'missing value (required)' };
+  if (extra.additionalProperty) return { path: [...at, extra.additionalProperty], message: 'unknown key (not in the payload schema)' };
+  return { path: at, message: error.message ?? 'is invalid' };
+}
 
 const workerSchema = z.intersection(
   scaling(0),
@@ -205,6 +239,15 @@ export const configSchema = z
   .refine((c) => [c.staging, c.production].every((e) => e.logRetentionDays >= c.compliance.minLogRetentionDays), {
     message: 'expected every stage’s logRetentionDays ≥ compliance.minLogRetentionDays',
     path: ['compliance', 'minLogRetentionDays'],
+  })
+  // A stage's stacks deployed into the pipeline account could change the pipeline's own roles and artifacts.
+  .superRefine((c, ctx) => {
+    if (![c.staging.account, c.production.account].includes(c.pipeline.account)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pipeline', 'account'],
+      message: `must differ from staging.account and production.account, got '${c.pipeline.account}' (a stage's account): a stage deployed into the pipeline account could change the pipeline's own roles and artifacts`,
+    });
   });
 
 export type ComplianceConfig = z.infer<typeof complianceSchema>;
@@ -271,8 +314,27 @@ export function parseConfig(raw: unknown, earlierProblems: readonly string[] = [
   const result = configSchema.safeParse(raw, { reportInput: true });
   const invalid = result.success ? [] : result.error.issues.map((issue) => problem(issue.path.join('.') || '(root)', describe(issue)));
   const problems = [...earlierProblems, ...unknown, ...invalid];
+  // Only a configuration valid in itself is compared across stages.
+  if (problems.length === 0 && result.success) problems.push(...stageProblems(result.data));
   if (problems.length === 0 && result.success) return result.data;
   throw new ConfigError(`Invalid br-fagq2 configuration (cdk.json context, or -c overrides):\n${problems.join('\n')}`);
+}
+
+/** The repository's statement of what may differ between stages (the enforcement's own copy decides; this is the early check). */
+export const ALLOWANCES_FILE = path.join(__dirname, '..', 'enforcement', 'allowances.json');
+
+/**
+ * The synth's early check of the guardrail's parity: staging and production may differ only
+ * where enforcement/allowances.json says, with the validator's own message for each key.
+ */
+function stageProblems(config: AppConfig): string[] {
+  try {
+    const allowances = loadAllowances(ALLOWANCES_FILE);
+    return checkStageSettings(config.staging, config.production, allowances).map((message) => `  - ${message}`);
+  } catch (error) {
+    if (error instanceof AllowancesError) return error.message.split('\n').map((line) => `  - ${line.trim().replace(/^- /, '')}`);
+    throw error;
+  }
 }
 
 function problem(key: string, message: string): string {

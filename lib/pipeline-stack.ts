@@ -69,10 +69,7 @@ export class ReleasePipelineStack extends Stack {
       lifecycleRules: [{ expiration: Duration.days(30) }],
     });
 
-    if ([config.staging.account, config.production.account].includes(settings.account)) {
-      // A stage stack deployed into the pipeline account could change the guardrail's roles and key.
-      throw new Error(`pipeline.account (${settings.account}) must differ from staging.account and production.account: the guardrail's key and roles live in the pipeline account`);
-    }
+    // pipeline.account differs from both stages' accounts: lib/config.ts checks it with the configuration.
 
     // A full clone (not a zip of the files): the sign and verify actions need the
     // history to check out the approved guardrail revision beside the commit.

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../lib/config';
+import { payloadSchemas } from '../services/shared/job-schemas';
+import { payloadSchemas as contractSchemas, validateJobRequest } from '../services/shared/jobs';
 import { cdkJsonContext, REPO_ROOT, shippedConfig } from './support/app';
 
 /** The error loadConfig throws for cdk.json's context plus `-c` overrides (undefined: none). */
@@ -137,8 +139,58 @@ describe('configuration', () => {
     expect(errorAfter((c) => (c.staging.edge.pricClass = 'PriceClass_100'))).toMatch(/staging\.edge\.pricClass: unknown key; did you mean staging\.edge\.priceClass\?/);
     expect(errorAfter((c) => (c.production.worker.schedules[0].jobTyp = 'x'))).toMatch(/production\.worker\.schedules\.0\.jobTyp: unknown key; did you mean production\.worker\.schedules\.0\.jobType\?/);
     expect(errorAfter((c) => (c.pipeline.somethingElse = 1))).toMatch(/pipeline\.somethingElse: unknown key$/m);
-    // Free-form maps stay free: a schedule's payload takes any key.
-    expect(errorAfter((c) => (c.production.worker.schedules[0].payload.anything = 1))).toBeUndefined();
+    // A schedule's payload is not the configuration schema's: the job contract's payload schema decides (below).
+    expect(errorAfter((c) => (c.production.worker.schedules[0].payload.anything = 1))).toMatch(
+      /production\.worker\.schedules\.0\.payload\.anything: unknown key \(not in the payload schema\) \(the checksum job's payload schema/,
+    );
+  });
+
+  describe('scheduled jobs, checked against the job contract the worker uses (services/shared/job-schemas.ts)', () => {
+    const schedule = (jobType: string, payload: Record<string, unknown>) => [{ name: 'x', cron: 'rate(1 hour)', jobType, payload }];
+    const withSchedules = (s: unknown) => (c: Record<string, any>) => {
+      c.staging.worker.schedules = s;
+      c.production.worker.schedules = structuredClone(s);
+    };
+
+    it('refuses a job type the worker does not know, naming the ones it does', () => {
+      expect(errorAfter(withSchedules(schedule('nope', {})))).toMatch(
+        /^ {2}- staging\.worker\.schedules\.0\.jobType: expected a job type of the worker \(checksum, rebuild-dataset\), got 'nope'$/m,
+      );
+    });
+
+    it('refuses a payload the worker would refuse (rounds: 0), with the schema\'s own words', () => {
+      expect(errorAfter(withSchedules(schedule('checksum', { data: 'x', rounds: 0 })))).toMatch(/^ {2}- production\.worker\.schedules\.0\.payload\.rounds: must be >= 1 \(the checksum job's payload schema/m);
+      expect(errorAfter(withSchedules(schedule('checksum', { data: 'x' })))).toMatch(/schedules\.0\.payload\.rounds: missing value \(required\)/);
+      expect(errorAfter(withSchedules(schedule('checksum', { data: 'x', rounds: '5' })))).toMatch(/schedules\.0\.payload\.rounds: must be integer/);
+    });
+
+    it('accepts what the worker accepts', () => {
+      expect(errorAfter(withSchedules(schedule('rebuild-dataset', { reason: 'nightly' })))).toBeUndefined();
+      expect(errorAfter(withSchedules(schedule('checksum', { data: 'x', rounds: 1 })))).toBeUndefined();
+    });
+
+    it('reads the very objects the worker validates messages with (one schema, not a copy)', () => {
+      expect(contractSchemas).toBe(payloadSchemas);
+      // And the worker refuses what the synth refuses.
+      expect(validateJobRequest({ type: 'checksum', payload: { data: 'x', rounds: 0 } })).toMatchObject({ ok: false, field: 'payload.rounds' });
+    });
+  });
+
+  it('refuses a pipeline account that is a stage account in one clean line (no stack trace)', () => {
+    expect(overrideError({ 'pipeline.account': '333333333333' })).toMatch(
+      /^ {2}- pipeline\.account: must differ from staging\.account and production\.account, got '333333333333' \(a stage's account\)/m,
+    );
+  });
+
+  it('takes a CANARY step from 0.1 % and a LINEAR step from 3 % (ECS CanaryConfiguration, LinearConfiguration)', () => {
+    const both = (strategy: string, percent: string) =>
+      Object.fromEntries(['staging', 'production'].flatMap((s) => [[`${s}.api.deployment.strategy`, strategy], [`${s}.api.deployment.trafficStepPercent`, percent]]));
+    expect(overrideError(both('CANARY', '0.1'))).toBeUndefined();
+    expect(overrideError(both('CANARY', '100'))).toBeUndefined();
+    expect(overrideError(both('CANARY', '0.05'))).toMatch(/staging\.api\.deployment\.trafficStepPercent/);
+    expect(overrideError(both('LINEAR', '3'))).toBeUndefined();
+    expect(overrideError(both('LINEAR', '2.9'))).toMatch(/staging\.api\.deployment\.trafficStepPercent: expected at least 3 for LINEAR/);
+    expect(overrideError(both('LINEAR', '100.1'))).toMatch(/trafficStepPercent/);
   });
 
   it('accepts sandbox true/false and the CDK CLI own context keys', () => {

@@ -195,7 +195,7 @@ describe('the release pipeline', () => {
   });
 
   it('refuses a pipeline account that is also a stage account (the guardrail key and roles live there)', () => {
-    expect(() => pipelineTemplate({ 'staging.account': '111111111111' })).toThrow(/pipeline.account \(111111111111\) must differ/);
+    expect(() => pipelineTemplate({ 'staging.account': '111111111111' })).toThrow(/pipeline\.account: must differ from staging\.account and production\.account, got '111111111111'/);
   });
 
   it('gives each check step only the assumption of its stage’s checks role, and the endpoints from the stage outputs', () => {

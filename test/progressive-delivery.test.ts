@@ -59,9 +59,12 @@ describe('API deployment per stage', () => {
     ['BLUE_GREEN', { Strategy: 'BLUE_GREEN', BakeTimeInMinutes: 10 }],
     ['ROLLING', { MinimumHealthyPercent: 100, MaximumPercent: 200 }],
   ])('follows configuration: %s', (strategy, expected) => {
+    // Both stages: the strategy and the traffic step must be the same in both (enforcement/allowances.json).
     const stages = buildStages({
-      'production.api.deployment.strategy': strategy,
-      'production.api.deployment.trafficStepPercent': '20',
+      ...Object.fromEntries(['staging', 'production'].flatMap((stage) => [
+        [`${stage}.api.deployment.strategy`, strategy],
+        [`${stage}.api.deployment.trafficStepPercent`, '20'],
+      ])),
       'production.api.deployment.trafficStepMinutes': '3',
     });
     const service = apiService(stageTemplates(stages.production).tiers).Properties;

@@ -6,6 +6,9 @@
 // (N-1) reads what release N wrote. A change N-1 could not read bumps `v`, and N-1 refuses it
 // as malformed instead of misreading it (after N-1 has been released able to read it, N may write it).
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { type JobType, jobTypes, MAX_CHECKSUM_ROUNDS, payloadSchemas } from './job-schemas.ts';
+
+export { type JobType, jobTypes, MAX_CHECKSUM_ROUNDS, payloadSchemas };
 
 export interface ChecksumPayload {
   /** The text the SHA-256 chain starts from. */
@@ -26,8 +29,6 @@ export interface JobPayloads {
   readonly 'rebuild-dataset': RebuildDatasetPayload;
 }
 
-export type JobType = keyof JobPayloads;
-
 /** The body of POST /v1/jobs. */
 export interface JobRequest<T extends JobType = JobType> {
   readonly type: T;
@@ -45,28 +46,6 @@ export interface JobMessage<T extends JobType = JobType> extends JobRequest<T> {
   /** Format version; absent in messages of format 1 (e.g. the scheduler's). */
   readonly v?: number;
 }
-
-export const MAX_CHECKSUM_ROUNDS = 10_000_000;
-
-/** JSON Schema of each job type's payload. */
-export const payloadSchemas: { readonly [T in JobType]: object } = {
-  checksum: {
-    type: 'object',
-    required: ['data', 'rounds'],
-    additionalProperties: false,
-    properties: {
-      data: { type: 'string' },
-      rounds: { type: 'integer', minimum: 1, maximum: MAX_CHECKSUM_ROUNDS },
-    },
-  },
-  'rebuild-dataset': {
-    type: 'object',
-    additionalProperties: false,
-    properties: { reason: { type: 'string', maxLength: 200 } },
-  },
-};
-
-export const jobTypes = Object.keys(payloadSchemas) as JobType[];
 
 const envelopeProperties = {
   type: { type: 'string', enum: jobTypes },

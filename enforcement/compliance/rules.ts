@@ -3,12 +3,12 @@
 // @cdklabs/cdk-validator-cfnguard ships it. The runner and the rules are those of
 // pipeline/compliance (the commit's early feedback runs the same profile); the validator runs
 // the copy deployed with the enforcement stack, on the exact bytes it will attest.
-import { availableParallelism } from 'node:os';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StackTemplate } from '../../pipeline/compliance/assembly.ts';
-import { checkTemplates, formatFinding } from '../../pipeline/compliance/profile.ts';
+import { checkTemplates, type Finding, formatFinding } from '../../pipeline/compliance/profile.ts';
 
 /** A template as received, with what the rules need to know of its stack. */
 export interface RulesInput {
@@ -39,11 +39,19 @@ export interface RulesResult {
   readonly controlTower: string[];
 }
 
+// A template's findings are a function of its bytes, its parameters and the deployed rule
+// files: remembered per process (a warm function validating the same templates again, and the
+// tests, which validate the same templates under other staging states).
+const remembered = new Map<string, Finding[]>();
+
 /** Runs the profile over the templates (cfn-guard processes in parallel, one per CPU). */
 export async function checkRules(inputs: readonly RulesInput[], options: RulesOptions): Promise<RulesResult> {
+  const keyOf = (input: RulesInput) =>
+    createHash('sha256').update(input.bytes).update(JSON.stringify([input.stackId, input.stackName, input.account, input.region, input.images, input.fileAssetKeys, options])).digest('hex');
+  const todo = inputs.filter((input) => !remembered.has(keyOf(input)));
   const dir = mkdtempSync(join(tmpdir(), 'validator-guard-'));
   try {
-    const templates: StackTemplate[] = inputs.map((input) => {
+    const templates: StackTemplate[] = todo.map((input) => {
       const file = join(dir, `${input.stackId}.template.json`);
       writeFileSync(file, input.bytes);
       return {
@@ -57,12 +65,14 @@ export async function checkRules(inputs: readonly RulesInput[], options: RulesOp
         fileAssetKeys: input.fileAssetKeys,
       };
     });
-    const findings = await checkTemplates(templates, { minLogRetentionDays: options.minLogRetentionDays, controlTower: true, parallel: availableParallelism() });
-    return {
-      project: findings.filter((f) => !f.rule.startsWith('control-tower:')).map(formatFinding),
-      controlTower: findings.filter((f) => f.rule.startsWith('control-tower:')).map(formatFinding),
-    };
+    const findings = templates.length === 0 ? [] : await checkTemplates(templates, { minLogRetentionDays: options.minLogRetentionDays, controlTower: true, parallel: availableParallelism() });
+    for (const input of todo) remembered.set(keyOf(input), findings.filter((f) => f.template === input.stackName));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const all = inputs.flatMap((input) => remembered.get(keyOf(input)) ?? []);
+  return {
+    project: all.filter((f) => !f.rule.startsWith('control-tower:')).map(formatFinding),
+    controlTower: all.filter((f) => f.rule.startsWith('control-tower:')).map(formatFinding),
+  };
 }

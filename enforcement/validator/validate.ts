@@ -225,7 +225,8 @@ async function imageSubjects(templates: readonly ReceivedTemplate[], running: Ma
         problems.push(`${where}: production's ${image.repository}:${image.tag ?? digest} is ${digest}; staging's ${ref.containerName} runs ${staged ? [...staged].join(', ') : 'nothing'}`);
         continue;
       }
-      subjects.push({ uri: `${image.account}.dkr.ecr.${image.region}.amazonaws.com/${image.repository}`, sha256: digest.slice('sha256:'.length) });
+      const subject = { uri: `${image.account}.dkr.ecr.${image.region}.amazonaws.com/${image.repository}`, sha256: digest.slice('sha256:'.length) };
+      if (!subjects.some((s) => s.uri === subject.uri && s.sha256 === subject.sha256)) subjects.push(subject);
     }
   }
   return { subjects, problems };

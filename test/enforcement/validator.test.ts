@@ -14,7 +14,7 @@ import { loadValidatorConfig } from '../../enforcement/validator/config';
 import { createHandler } from '../../enforcement/validator/handler';
 import { hookManagementProblems } from '../../enforcement/validator/templates';
 import { attestationKey, releaseKey, validate, type ValidationResponse } from '../../enforcement/validator/validate';
-import { COMMIT, EXECUTION_ID, OTHER_COMMIT, editTemplate, testConfig, verifyLocal, world } from './validator-support';
+import { COMMIT, EXECUTION_ID, OTHER_COMMIT, editTemplate, localSigner, testConfig, verifyLocal, world } from './validator-support';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const status = (response: ValidationResponse) => Object.fromEntries(response.checks.map((c) => [c.name, c.status]));
@@ -59,7 +59,6 @@ describe('the validator signs a release it checked itself', () => {
     expect(statement.predicate.release).toEqual({ commit: COMMIT, executionId: EXECUTION_ID });
     expect(statement.predicate.expiresAt).toBe('2027-01-02T10:00:00.000Z');
     // Another key does not verify it.
-    const { localSigner } = await import('./validator-support');
     expect(() => verifyLocal(envelope, localSigner().publicKeyPem)).toThrow(/does not verify/);
   });
 });

@@ -101,8 +101,14 @@ export function stagingReads(readRoleArn: string, homeRegion: string): StagingRe
   };
 }
 
+/** Options of the S3 clients (a local stand-in of S3 answers path-style requests only). */
+export interface S3Options {
+  /** @default false */
+  readonly forcePathStyle?: boolean;
+}
+
 /** Production's reads with the function's own role. */
-export function productionReads(account: string): ProductionReads {
+export function productionReads(account: string, s3Options: S3Options = {}): ProductionReads {
   return {
     async imageDigest(repository, tag, region) {
       try {
@@ -115,7 +121,7 @@ export function productionReads(account: string): ProductionReads {
     },
     async objectSha256(bucket, key, region) {
       try {
-        const out = await new S3Client({ region }).send(new GetObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: account }));
+        const out = await new S3Client({ region, ...s3Options }).send(new GetObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: account }));
         const hash = createHash('sha256');
         for await (const chunk of out.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
         return hash.digest('hex');
@@ -128,8 +134,8 @@ export function productionReads(account: string): ProductionReads {
 }
 
 /** The attestation bucket. */
-export function s3AttestationStore(bucket: string, region: string): AttestationStore {
-  const client = new S3Client({ region });
+export function s3AttestationStore(bucket: string, region: string, s3Options: S3Options = {}): AttestationStore {
+  const client = new S3Client({ region, ...s3Options });
   return {
     async put(key, body) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));

@@ -4,8 +4,10 @@
 // - CloudFormation GetTemplate, TemplateStage `Original`: "the user-submitted template"
 //   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html).
 // - CloudFormation ListStackResources: each resource's LogicalResourceId and PhysicalResourceId
-//   (an AWS::ECS::Service's physical id is its ARN)
-//   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackResources.html).
+//   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackResources.html);
+//   an AWS::ECS::Service's physical id is what Ref returns, its ARN
+//   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html,
+//   "Return values"), of the form arn:aws:ecs:region:account:service/cluster-name/service-name.
 // - ECS ListServiceDeployments: the service's deployments with `status`, `createdAt` and
 //   `targetServiceRevisionArn`; "This API returns the values that you use for the request
 //   parameters in DescribeServiceRevisions"

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readAllowList } from '../../enforcement/compliance/allow-list';
+import { admits, readAllowList, unacknowledged } from '../../enforcement/compliance/allow-list';
+import { nagFindings } from '../../enforcement/compliance/nag';
 import { loadValidatorConfig } from '../../enforcement/validator/config';
 import { createHandler } from '../../enforcement/validator/handler';
 import { hookManagementProblems } from '../../enforcement/validator/templates';
@@ -214,24 +215,19 @@ describe('compliance run by the validator itself, on the templates it attests', 
 
   it('refuses an unacknowledged cdk-nag finding although the template carries the commit\'s acknowledgement of it (and any report says clean)', async () => {
     const w = bothStages('EdgeWaf', (t) => {
-      // A Lambda function without a DLQ, reserved concurrency or VPC, acknowledged the way the commit's synth writes it.
+      // A queue without a DLQ or TLS-only policy, its findings acknowledged the way the commit's synth writes them.
       t.Resources.Extra = {
         Type: 'AWS::SQS::Queue',
         Properties: {},
         Metadata: { cdk_nag: { rules_to_suppress: [{ id: 'AwsSolutions-SQS3', reason: 'acknowledged by the commit' }, { id: 'AwsSolutions-SQS4', reason: 'acknowledged by the commit' }] } },
       };
     });
-    const dir = mkdtempSync(join(tmpdir(), 'validator-report-'));
-    try {
-      // What today's verify read: the commit's validation-report.json. The validator takes no report at all.
-      writeFileSync(join(dir, 'validation-report.json'), JSON.stringify({ pluginReports: [{ pluginName: 'AwsSolutions', conclusion: 'success', violations: [] }] }));
-      const response = await validate(w.request, w.deps());
-      expectRefused(response, w.store);
-      expect(detail(response, 'compliance-nag')).toMatch(/EdgeWaf\/Extra \(AWS::SQS::Queue\): AwsSolutions-SQS3 .* is not in the validator's allow-list/);
-      expect(detail(response, 'compliance-nag')).toMatch(/AwsSolutions-SQS4/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // Today's verify read the commit's validation-report.json and honoured its acknowledgements;
+    // the validator takes no report (a request with one is refused, above) and reads no metadata.
+    const response = await validate(w.request, w.deps());
+    expectRefused(response, w.store);
+    expect(detail(response, 'compliance-nag')).toMatch(/EdgeWaf\/Extra \(AWS::SQS::Queue\): AwsSolutions-SQS3 .* is not in the validator's allow-list/);
+    expect(detail(response, 'compliance-nag')).toMatch(/AwsSolutions-SQS4/);
   });
 
   it('refuses a new action under an allow-listed IAM5[Resource::*] acknowledgement: the entry names the exact statement', async () => {
@@ -246,6 +242,29 @@ describe('compliance run by the validator itself, on the templates it attests', 
     expectRefused(response, w.store);
     expect(failing(response)).toEqual(['compliance-nag']);
     expect(detail(response, 'compliance-nag')).toMatch(/DeployChecksRoleDefaultPolicyC5536F4B .*AwsSolutions-IAM5\[Resource::\*\].*kms:Decrypt/);
+  });
+});
+
+describe("the validator's allow-list", () => {
+  it('names exact findings: every entry admits a finding of the shipped production templates, and a wildcard entry needs its statements', () => {
+    const w = world();
+    const stacks = [
+      { stackId: 'Tiers', account: '333333333333', region: 'eu-west-1', template: JSON.parse(w.production.tiers) },
+      { stackId: 'EdgeWaf', account: '333333333333', region: 'us-east-1', template: JSON.parse(w.production.edgeWaf) },
+    ];
+    const findings = nagFindings(stacks);
+    const env = (id: string) => stacks.find((s) => s.stackId === id)!;
+    const unused = readAllowList().acknowledgements.filter((entry) => !findings.some((f) => admits(entry, f, env(f.stackId))));
+    expect(unused).toEqual([]);
+    expect(unacknowledged(findings, readAllowList(), env)).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'validator-allow-list-'));
+    try {
+      const file = join(dir, 'acknowledgements.json');
+      writeFileSync(file, JSON.stringify({ acknowledgements: [{ stack: 'Tiers', logicalId: 'X', finding: 'AwsSolutions-IAM5[Resource::*]', reason: 'a wildcard acknowledged without its statements' }] }));
+      expect(() => readAllowList(file)).toThrow(/names no statements/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -148,6 +148,22 @@ export const HOOK_MANAGEMENT_ACTIONS = [
   'cloudformation:DeactivateOrganizationsAccess',
 ];
 
+/**
+ * AWS managed policies that allow hook-management actions (`cloudformation:*` or `*`): attached
+ * by ARN, they grant what no statement of the template shows.
+ */
+export const HOOK_MANAGING_MANAGED_POLICIES = ['AdministratorAccess', 'PowerUserAccess', 'AWSCloudFormationFullAccess', 'job-function/SystemAdministrator'];
+
+/** A managed policy ARN as text: a string, or Fn::Join / Fn::Sub of strings and pseudo parameters (their names kept). */
+function arnText(value: Json): string {
+  if (typeof value === 'string') return value;
+  if (!isRecord(value)) return '';
+  if (typeof value['Fn::Sub'] === 'string') return value['Fn::Sub'];
+  const join = value['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) return join[1].map(arnText).join(typeof join[0] === 'string' ? join[0] : '');
+  return '';
+}
+
 /** Whether an IAM action pattern (`*` and `?` wildcards, case-insensitive) matches `action`. */
 function actionMatches(pattern: string, action: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
@@ -176,6 +192,10 @@ export function hookManagementProblems(template: Record<string, Json>): string[]
   for (const [id, r] of resources(template)) {
     if (HOOK_MANAGEMENT_TYPES.includes(r.Type)) problems.push(`${id}: a ${r.Type} resource (hook and extension management belongs to the enforcement administrator)`);
     if (r.Type.startsWith('AWS::CloudFormation::') && /Hook/.test(r.Type) && !HOOK_MANAGEMENT_TYPES.includes(r.Type)) problems.push(`${id}: a ${r.Type} resource`);
+    for (const arn of list(r.Properties.ManagedPolicyArns).map(arnText)) {
+      const name = HOOK_MANAGING_MANAGED_POLICIES.find((p) => arn.endsWith(`:policy/${p}`) || arn.endsWith(`:policy/service-role/${p}`));
+      if (name) problems.push(`${id}: attaches the AWS managed policy ${name}, which allows hook management`);
+    }
     for (const document of policyDocuments(r.Type, r.Properties)) {
       const statements = isRecord(document) ? list(document.Statement) : [];
       for (const statement of statements) {

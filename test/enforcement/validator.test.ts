@@ -290,6 +290,8 @@ describe('hook management', () => {
     expect(hookManagementProblems(policy({ Action: 'cloudformation:DescribeStacks' }))).toEqual([]);
     const role = { Resources: { R: { Type: 'AWS::IAM::Role', Properties: { Policies: [{ PolicyName: 'p', PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'cloudformation:RegisterType', Resource: '*' }] } }] } } } };
     expect(hookManagementProblems(role)[0]).toContain('RegisterType');
+    const admin = { Resources: { A: { Type: 'AWS::IAM::Role', Properties: { ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/PowerUserAccess']] }] } } } };
+    expect(hookManagementProblems(admin)).toEqual([expect.stringContaining('PowerUserAccess, which allows hook management')]);
   });
 });
 

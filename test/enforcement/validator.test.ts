@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { admits, readAllowList, unacknowledged } from '../../enforcement/compliance/allow-list';
 import { nagFindings } from '../../enforcement/compliance/nag';
+import { unapprovedAcknowledgements } from '../../pipeline/compliance/acknowledgements';
+import { checkNagFindings } from '../../pipeline/guardrail/nag';
 import { loadValidatorConfig } from '../../enforcement/validator/config';
 import { createHandler } from '../../enforcement/validator/handler';
 import { hookManagementProblems } from '../../enforcement/validator/templates';
@@ -213,21 +215,39 @@ describe('compliance run by the validator itself, on the templates it attests', 
     expect(detail(response, 'compliance-project-rules')).toMatch(/iam_no_admin_managed_policy on BreakGlass/);
   });
 
-  it('refuses an unacknowledged cdk-nag finding although the template carries the commit\'s acknowledgement of it (and any report says clean)', async () => {
+  it('refuses an unacknowledged cdk-nag finding that the commit\'s validation-report.json says is not there', async () => {
+    // A queue without a DLQ or a TLS-only policy (AwsSolutions-SQS3, SQS4), acknowledged nowhere.
+    const w = bothStages('EdgeWaf', (t) => (t.Resources.Extra = { Type: 'AWS::SQS::Queue', Properties: {} }));
+    const dir = mkdtempSync(join(tmpdir(), 'validator-report-'));
+    try {
+      // Today's verify read cdk-nag's result from the report the commit's synth wrote: a clean one passes it.
+      writeFileSync(join(dir, 'validation-report.json'), JSON.stringify({ pluginReports: [{ pluginName: 'AwsSolutions', conclusion: 'success', violations: [] }, { pluginName: 'NIST.800.53.R5', conclusion: 'success', violations: [] }] }));
+      expect(checkNagFindings(dir).status).toBe('pass');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The validator takes no report (a request with one is refused, above): it runs cdk-nag itself.
+    const response = await validate(w.request, w.deps());
+    expectRefused(response, w.store);
+    // (cfn-guard's Control Tower controls find the unencrypted queue too.)
+    expect(failing(response)).toContain('compliance-nag');
+    expect(detail(response, 'compliance-nag')).toMatch(/EdgeWaf\/Extra \(AWS::SQS::Queue\): AwsSolutions-SQS3 .* is not in the validator's allow-list/);
+    expect(detail(response, 'compliance-nag')).toMatch(/AwsSolutions-SQS4/);
+  });
+
+  it('ignores the acknowledgements the commit wrote into its templates', async () => {
     const w = bothStages('EdgeWaf', (t) => {
-      // A queue without a DLQ or TLS-only policy, its findings acknowledged the way the commit's synth writes them.
       t.Resources.Extra = {
         Type: 'AWS::SQS::Queue',
         Properties: {},
         Metadata: { cdk_nag: { rules_to_suppress: [{ id: 'AwsSolutions-SQS3', reason: 'acknowledged by the commit' }, { id: 'AwsSolutions-SQS4', reason: 'acknowledged by the commit' }] } },
       };
     });
-    // Today's verify read the commit's validation-report.json and honoured its acknowledgements;
-    // the validator takes no report (a request with one is refused, above) and reads no metadata.
     const response = await validate(w.request, w.deps());
     expectRefused(response, w.store);
-    expect(detail(response, 'compliance-nag')).toMatch(/EdgeWaf\/Extra \(AWS::SQS::Queue\): AwsSolutions-SQS3 .* is not in the validator's allow-list/);
-    expect(detail(response, 'compliance-nag')).toMatch(/AwsSolutions-SQS4/);
+    // (cfn-guard's Control Tower controls find the unencrypted queue too.)
+    expect(failing(response)).toContain('compliance-nag');
+    expect(detail(response, 'compliance-nag')).toMatch(/EdgeWaf\/Extra \(AWS::SQS::Queue\): AwsSolutions-SQS3/);
   });
 
   it('refuses a new action under an allow-listed IAM5[Resource::*] acknowledgement: the entry names the exact statement', async () => {
@@ -236,8 +256,18 @@ describe('compliance run by the validator itself, on the templates it attests', 
       const statement = policy.Statement.find((s: any) => s.Resource === '*');
       statement.Action = [].concat(statement.Action, 'kms:Decrypt' as any);
     });
-    // The finding id alone is in the allow-list: today's rule+path+reason match would have admitted it.
+    // The finding id alone is in the allow-list, and today's audit (rule, path and reason of the
+    // acknowledgements the commit wrote into the template) admits the edited template.
     expect(readAllowList().acknowledgements.some((a) => a.logicalId === 'DeployChecksRoleDefaultPolicyC5536F4B' && a.finding === 'AwsSolutions-IAM5[Resource::*]')).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'validator-today-'));
+    try {
+      const file = join(dir, 'Production-Tiers.template.json');
+      writeFileSync(file, w.request.templates['Production-Tiers']);
+      const template = { file, path: 'Production-Tiers.template.json', displayName: 'Pipeline/Production/Tiers', account: '333333333333', region: 'eu-west-1', images: [], fileAssetKeys: [] };
+      expect(unapprovedAcknowledgements([template])).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const response = await validate(w.request, w.deps());
     expectRefused(response, w.store);
     expect(failing(response)).toEqual(['compliance-nag']);

@@ -55,14 +55,14 @@ export function parityChecks(input: ParityInput): CheckResult[] {
  *   says which settings are per stage and where each may land.
  * Nothing else may differ.
  */
-interface StageRules extends CompareRules {
+export interface StageRules extends CompareRules {
   readonly staging: (s: string) => string;
   readonly production: (s: string) => string;
   /** (staging, production) value pairs of per-stage settings, with where each may land. */
   readonly configPairs: ReadonlyMap<string, readonly string[][]>;
 }
 
-function stageRules(input: ParityInput): StageRules {
+export function stageRules(input: Pick<ParityInput, 'staging' | 'production' | 'stageConfig'>): StageRules {
   const envs = (a: AssemblyInfo) => a.stacks.map((s) => /^aws:\/\/([^/]+)\/(.+)$/.exec(s.environment ?? '')).filter((m) => m !== null);
   const [stagingEnvs, productionEnvs] = [envs(input.staging), envs(input.production)];
   const swap = (field: 1 | 2) => {
@@ -300,7 +300,7 @@ function invert<K, V>(map: Map<K, V>): Map<V, K> {
 }
 
 /** AWS::CDK::Metadata resources (CDK's usage analytics, a compressed construct list) are compared by type only. */
-function withoutCdkMetadata(template: Record<string, unknown>): Record<string, unknown> {
+export function withoutCdkMetadata(template: Record<string, unknown>): Record<string, unknown> {
   const resources = template.Resources;
   if (resources === null || typeof resources !== 'object' || Array.isArray(resources)) return template;
   const copy: Record<string, unknown> = {};

@@ -86,6 +86,10 @@ export class ProductionHooks extends Construct {
     this.hookRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${bucketArn}/attestations/*`, `${bucketArn}/revoked/*`] }));
     // ListBucket turns a missing attestation into 404 rather than 403: a clear "no attestation".
     this.hookRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn], conditions: { StringLike: { 's3:prefix': ['attestations/*', 'revoked/*'] } } }));
+    // The file assets the template names by key (CDK's asset bucket, which the pipeline's
+    // file-publishing role may overwrite): the hook may read them to compare their digests with
+    // the attested ones.
+    this.hookRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:${stack.partition}:s3:::cdk-hnb659fds-assets-${stack.account}-${stack.region}/*`] }));
     // The public keys, read at cold start (kms:GetPublicKey): the keys are created by the
     // enforcement stack, so their public halves are not known when it is synthesized. Only keys
     // behind the configured aliases (AWS KMS developer guide, "kms:ResourceAliases").

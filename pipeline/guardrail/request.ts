@@ -27,8 +27,8 @@ export interface ValidationResponse {
 }
 
 /**
- * A synchronous invocation's payload is at most 6 MB (AWS Lambda developer guide, "Lambda
- * quotas": invocation payload, synchronous, 6 MB each for request and response).
+ * A synchronous invocation's payload is at most 6 MB (AWS Lambda API reference, "Invoke":
+ * https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html).
  */
 export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 

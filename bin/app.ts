@@ -11,8 +11,8 @@ process.env.CDK_VALIDATION ??= 'false';
 const app = new App(appProps());
 
 // The release being built: the pipeline's synth step passes the commit id.
-// The synth does not sign: the guardrail's Sign step does, out of the commit's reach
-// (pipeline/guardrail/README.md).
+// The synth does not sign: only the guardrail's validator in the production account does
+// (docs/enforcement.md).
 try {
   defineApp(app, process.env.RELEASE_VERSION ?? 'dev');
 } catch (error) {

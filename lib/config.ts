@@ -189,12 +189,30 @@ const pipelineSchema = z.object({
   repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected "owner/name"'),
   branch: z.string().min(1),
   connectionArn: z.string().regex(/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/.+$/, 'expected a CodeConnections connection ARN'),
-  guardrailApproverRoleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'expected an IAM role ARN'),
   manualApproval: z.boolean(),
   notificationEmail: z.string().email().optional(),
   latencyBudgetMs: positiveInt,
   jobBudgetSeconds: positiveInt,
   baseImage: z.string().regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+:[\w.-]+$/, 'expected a container image reference with a tag, e.g. "public.ecr.aws/docker/library/node:22-alpine"'),
+});
+
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'expected an IAM role ARN');
+
+// The guardrail's enforcement in the production account (lib/enforcement-stack.ts,
+// docs/enforcement.md). Deployed by its administrator by hand: a commit that edits this section
+// changes nothing until the administrator redeploys the enforcement.
+const enforcementSchema = z.object({
+  /** The role that administers the enforcement: its key, its buckets' revocations, its stacks. */
+  administratorArn: roleArn,
+  /** How long an attestation admits its release (the rollback window), in days. */
+  validityDays: z.number().int().min(1).max(365).default(30),
+  /**
+   * The signing keys by name, oldest first (two during a rotation): the validator signs with the
+   * last, the hooks trust all of them.
+   */
+  signingKeys: z.array(z.string().regex(/^[a-z0-9-]{1,20}$/, 'expected 1-20 lowercase letters, digits or dashes')).min(1).max(2).default(['k1']),
+  /** Break glass: DISABLED turns the hooks off (the administrator's redeploy is in CloudTrail). */
+  hookStatus: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
 });
 
 /** The compliance packs the app runs: cdk-nag packs at synth, ControlTower by `npm run compliance`. */
@@ -235,6 +253,7 @@ export const configSchema = z
     staging: environmentSchema,
     production: environmentSchema,
     compliance: complianceSchema,
+    enforcement: enforcementSchema,
   })
   .refine((c) => [c.staging, c.production].every((e) => e.logRetentionDays >= c.compliance.minLogRetentionDays), {
     message: 'expected every stage’s logRetentionDays ≥ compliance.minLogRetentionDays',
@@ -255,6 +274,7 @@ export type ComplianceConfig = z.infer<typeof complianceSchema>;
 export type AppConfig = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type PipelineConfig = z.infer<typeof pipelineSchema>;
+export type EnforcementConfig = z.infer<typeof enforcementSchema>;
 export type ApiSizing = z.infer<typeof apiSchema>;
 export type ApiDeploymentSettings = z.infer<typeof deploymentSchema>;
 export type WorkerSizing = z.infer<typeof workerSchema>;

@@ -51,11 +51,6 @@ const ACCEPTED: AcceptedWildcard[] = [
   },
   {
     finding: /^Resource::\*$/,
-    actions: /^codebuild:(BatchGetBuilds|StartBuild|StopBuild)$/,
-    reason: 'The asset publishing action starts and watches its CodeBuild project; CDK Pipelines grants this on "*" because the project is created per asset type after the role.',
-  },
-  {
-    finding: /^Resource::\*$/,
     actions: /^kms:(Decrypt|DescribeKey|Encrypt|GenerateDataKey\*|ReEncrypt\*)$/,
     reason: "The pipeline role uses the cross-region replication buckets' keys, which live in other regions' support stacks and cannot be referenced by ARN.",
   },

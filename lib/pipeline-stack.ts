@@ -1,31 +1,20 @@
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { AppConfig } from './config';
 import { grantMatchingUseConnection } from './connection-grants';
-import { GUARDRAIL } from './guardrail-stack';
 import { ReleaseNotifications } from './release-notifications';
-import { approvedGuardrailInstall, CheckSteps, GUARDRAIL_CHECKOUT, guardrailEnvironment } from './release-steps';
+import { scopeBuildStartsToOwnProjects } from './pipeline-hardening';
+import { CheckSteps, guardrailValidationStep } from './release-steps';
 import { DataProductStage } from './stage';
 import { PROJECT } from './tiers';
 import { TOOLCHAIN } from './toolchain';
 
-/** The pipeline stack's name (the sign action's gate reads its deployed template). */
+/** The pipeline stack's name. */
 export const PIPELINE_STACK_NAME = `${PROJECT}-pipeline`;
-
-/**
- * The execution's id, a pipeline-level variable (CodePipeline user guide, "Variables
- * reference": `#{codepipeline.PipelineExecutionId}`): the signature binds it, so an
- * assembly signed in one execution does not verify in another.
- */
-const PIPELINE_EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionId}';
-
-/** What the approved guardrail revision decides: the verifier, its rules and the compliance minimum. */
-export const GUARDRAIL_PATHS = ['pipeline/guardrail', 'pipeline/compliance'] as const;
 
 /** The pipeline stage names, in release order (tests assert this order). */
 export const RELEASE_STAGES = ['Source', 'Build', 'UpdatePipeline', 'Assets', 'Staging', 'Guardrail', 'Production'] as const;
@@ -40,11 +29,12 @@ export interface ReleasePipelineStackProps extends StackProps {
 
 /**
  * The release pipeline: a self-mutating CDK Pipeline that takes each commit to
- * main through Build (synth and tests, then the approved guardrail's gate and
- * signature), self-mutation, asset publishing, staging (then deploy checks),
- * the Guardrail stage (verification and the pre-deployment health checks of
- * both stages) and production (deploy, deploy checks, and an automatic
- * rollback of the stage on failure).
+ * main through Build (synth and tests), self-mutation, asset publishing, staging
+ * (then deploy checks), the Guardrail stage (the production account's validator,
+ * invoked by GuardrailValidation, and the pre-deployment health checks of both
+ * stages) and production (deploy, admitted by production's hooks only with the
+ * validator's attestation; deploy checks; an automatic rollback of the stage on
+ * failure).
  */
 export class ReleasePipelineStack extends Stack {
   /** The CDK pipeline. */
@@ -71,8 +61,6 @@ export class ReleasePipelineStack extends Stack {
 
     // pipeline.account differs from both stages' accounts: lib/config.ts checks it with the configuration.
 
-    // A full clone (not a zip of the files): the sign and verify actions need the
-    // history to check out the approved guardrail revision beside the commit.
     const source = pipelines.CodePipelineSource.connection(settings.repository, settings.branch, {
       connectionArn: settings.connectionArn,
       triggerOnPush: true,
@@ -80,12 +68,12 @@ export class ReleasePipelineStack extends Stack {
     });
     const commitId = source.sourceAttribute('CommitId');
 
-    // Build: runs the commit's code, so it holds no secret and cannot sign.
+    // Build: runs the commit's code and holds no secret. Its output is the assembly itself: the
+    // pipeline trusts nothing in it; production's hooks admit only what the validator signed.
     const synth = new pipelines.CodeBuildStep('Synth', {
       input: source,
       installCommands: ['npm ci', `pip3 install --quiet cfn-lint==${TOOLCHAIN.cfnLint}`],
-      // The compliance audit here is early feedback on every template (staging's too); the
-      // approved verifier audits production's again before production.
+      // Early feedback on every template; the validator in production runs its own compliance.
       commands: ['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates', 'npm run compliance'],
       primaryOutputDirectory: 'cdk.out',
       // The commit being released: the API reports it at /v1/version.
@@ -94,29 +82,10 @@ export class ReleasePipelineStack extends Stack {
       partialBuildSpec: codebuild.BuildSpec.fromObject({ cache: { paths: ['/root/.npm/**/*'] } }),
     });
 
-    // Sign: the approved guardrail (not the commit's code) gates self-mutation,
-    // then signs the assembly for this commit. Its role is the only signer.
-    const sign = new pipelines.CodeBuildStep('Sign', {
-      input: source,
-      additionalInputs: { 'unsigned-assembly': synth },
-      role: iam.Role.fromRoleName(this, 'GuardrailSignRole', GUARDRAIL.signRoleName, { mutable: false }),
-      installCommands: approvedGuardrailInstall(),
-      commands: [
-        `git diff --quiet "$APPROVED_REVISION" HEAD -- ${GUARDRAIL_PATHS.join(' ')} || { echo "This commit changes the guardrail (${GUARDRAIL_PATHS.join(', ')}): it releases only once an approver has reviewed it and written its commit id to ${GUARDRAIL.approvedRevisionParameter}"; exit 1; }`,
-        'mkdir -p signed-assembly && cp -R unsigned-assembly/. signed-assembly/',
-        `aws cloudformation get-template --stack-name ${PIPELINE_STACK_NAME} --query TemplateBody --output json > /tmp/deployed-pipeline.json`,
-        `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- gate --deployed /tmp/deployed-pipeline.json --synthesized "$PWD/signed-assembly" --approved "\${APPROVED_PIPELINE_DIGESTS#none}"`,
-        `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- sign "$PWD/signed-assembly" --release "$RELEASE_COMMIT" --config "$PWD/cdk.json"`,
-      ],
-      primaryOutputDirectory: 'signed-assembly',
-      env: { RELEASE_COMMIT: commitId, PIPELINE_EXECUTION_ID: PIPELINE_EXECUTION_ID_VARIABLE },
-      buildEnvironment: { environmentVariables: guardrailEnvironment(true) },
-    });
-
     this.pipeline = new pipelines.CodePipeline(this, 'Pipeline', {
       pipelineName: PROJECT,
       pipelineType: codepipeline.PipelineType.V2,
-      synth: sign,
+      synth,
       selfMutation: true,
       crossAccountKeys: true,
       enableKeyRotation: true,
@@ -140,17 +109,7 @@ export class ReleasePipelineStack extends Stack {
     // Guardrail: everything that must pass before production, in a stage of its
     // own. The Production stage rolls back; a rollback re-runs that stage's
     // actions, so nothing there may fail for reasons other than the release.
-    this.guardrailStep = new pipelines.CodeBuildStep('GuardrailValidation', {
-      input: source,
-      additionalInputs: { 'signed-assembly': sign },
-      role: iam.Role.fromRoleName(this, 'GuardrailVerifyRole', GUARDRAIL.verifyRoleName, { mutable: false }),
-      installCommands: approvedGuardrailInstall(),
-      commands: [
-        `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- verify "$(readlink -f signed-assembly)" --release "$RELEASE_COMMIT" --report /tmp/guardrail-report.json`,
-      ],
-      env: { RELEASE_COMMIT: commitId, PIPELINE_EXECUTION_ID: PIPELINE_EXECUTION_ID_VARIABLE },
-      buildEnvironment: { environmentVariables: guardrailEnvironment(false) },
-    });
+    this.guardrailStep = guardrailValidationStep(this, source, synth, commitId, config);
     const preProduction: pipelines.Step[] = [
       this.guardrailStep,
       checks.healthChecks('StagingHealthChecks', this.staging, config.staging, false),
@@ -169,6 +128,7 @@ export class ReleasePipelineStack extends Stack {
     // CDK grants codestar-connections:UseConnection only; a codeconnections ARN needs its own prefix.
     grantMatchingUseConnection(this, settings.connectionArn);
     this.rollBackProductionOnFailure();
+    scopeBuildStartsToOwnProjects(this);
     new ReleaseNotifications(this, 'Notifications', { pipeline: this.pipeline.pipeline, email: settings.notificationEmail });
   }
 

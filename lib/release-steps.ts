@@ -1,14 +1,11 @@
-import { CfnOutput } from 'aws-cdk-lib';
-import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { AppConfig, EnvironmentConfig } from './config';
 import { DatasetFreshness } from './dataset-freshness';
-import { GUARDRAIL } from './guardrail-stack';
+import { ENFORCEMENT, validatorFunctionArn } from './enforcement-names';
 import { DataProductStage } from './stage';
-
-/** Where the approved guardrail revision is checked out in the sign and verify actions. */
-export const GUARDRAIL_CHECKOUT = '/tmp/guardrail';
+import { Construct } from 'constructs';
 
 /**
  * Seconds a staging worker at zero tasks needs before it takes its first job:
@@ -48,28 +45,47 @@ export function lookupRoleArn(account: string, region: string): string {
 }
 
 /**
- * The shell commands that check out the approved guardrail revision apart from
- * the commit and install it. The source is a CodeConnections full clone
- * (codeBuildCloneOutput), so the approved commit is in the clone's history.
+ * The execution's id, a pipeline-level variable (CodePipeline user guide, "Variables
+ * reference": `#{codepipeline.PipelineExecutionId}`): the attestation names it.
  */
-export function approvedGuardrailInstall(): string[] {
-  return [
-    `[ "$APPROVED_REVISION" != none ] || { echo "No approved guardrail revision in ${GUARDRAIL.approvedRevisionParameter}: see the README, 'Changing the guardrail'"; exit 1; }`,
-    `git worktree add --detach ${GUARDRAIL_CHECKOUT} "$APPROVED_REVISION"`,
-    `npm ci --prefix ${GUARDRAIL_CHECKOUT} --no-audit --no-fund`,
-  ];
-}
+export const PIPELINE_EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionId}';
 
-/** Environment of the sign and verify actions, resolved by CodeBuild with the action's role. */
-export function guardrailEnvironment(withDigests: boolean): Record<string, codebuild.BuildEnvironmentVariable> {
-  const ssm = codebuild.BuildEnvironmentVariableType.PARAMETER_STORE;
-  const secret = codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER;
-  return {
-    APPROVED_REVISION: { type: ssm, value: GUARDRAIL.approvedRevisionParameter },
-    GUARDRAIL_TOKEN: { type: secret, value: `${GUARDRAIL.tokenSecretName}:current` },
-    GUARDRAIL_PREVIOUS_TOKEN: { type: secret, value: `${GUARDRAIL.tokenSecretName}:previous` },
-    ...(withDigests ? { APPROVED_PIPELINE_DIGESTS: { type: ssm, value: GUARDRAIL.approvedPipelineDigestsParameter } } : {}),
-  };
+/** Where the GuardrailValidation step finds the Synth step's assembly. */
+export const ASSEMBLY_INPUT_DIR = 'assembly';
+
+/**
+ * The GuardrailValidation step: asks the production account's validator (a function the
+ * enforcement deployed, not the commit) to validate and sign the release. The program that builds
+ * the request (pipeline/guardrail/request.ts) is the commit's code, and that is fine: the
+ * validator decides from what it reads itself. Its role has a fixed name, the one principal the
+ * validator's resource policy admits, and may only invoke the validator.
+ */
+export function guardrailValidationStep(
+  scope: Construct,
+  source: pipelines.IFileSetProducer,
+  synth: pipelines.IFileSetProducer,
+  commitId: string,
+  config: AppConfig,
+): pipelines.CodeBuildStep {
+  const validator = validatorFunctionArn(config.production.account, config.production.region);
+  const role = new iam.Role(scope, 'GuardrailValidationRole', {
+    roleName: ENFORCEMENT.validationRoleName,
+    assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
+    description: 'GuardrailValidation: invokes the production account\'s guardrail validator, nothing else',
+  });
+  return new pipelines.CodeBuildStep('GuardrailValidation', {
+    input: source,
+    additionalInputs: { [ASSEMBLY_INPUT_DIR]: synth },
+    role,
+    installCommands: ['npm ci'],
+    commands: [
+      `npm run --silent guardrail -- --assembly ${ASSEMBLY_INPUT_DIR} --stage Production --release "$RELEASE_COMMIT" --execution "$PIPELINE_EXECUTION_ID" --validator "$VALIDATOR_ARN"`,
+    ],
+    env: { RELEASE_COMMIT: commitId, PIPELINE_EXECUTION_ID: PIPELINE_EXECUTION_ID_VARIABLE, VALIDATOR_ARN: validator, AWS_REGION: config.production.region },
+    rolePolicyStatements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [validator] })],
+    // The validator may run up to Lambda's 15 minutes.
+    timeout: Duration.minutes(20),
+  });
 }
 
 /**

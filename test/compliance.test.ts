@@ -89,17 +89,21 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('acknowledges the pipeline’s generated wildcards finding by finding, never a whole rule', () => {
-    const pipeline = report.suppressedViolations.filter((v) => v.violatingConstructs.some((c) => !/^(Pipeline\/(Staging|Production)|Guardrail)\//.test(c.constructPath)));
+    const pipeline = report.suppressedViolations.filter((v) => v.violatingConstructs.some((c) => !/^(Pipeline\/(Staging|Production)|Enforcement[^/]*)\//.test(c.constructPath)));
     expect(pipeline.length).toBeGreaterThan(20);
     for (const v of pipeline) expect(v.acknowledgedId).toMatch(/^AwsSolutions::AwsSolutions-(IAM5\[(Action|Resource)::.+\]|S1)$/);
     expect(pipeline.map((v) => v.acknowledgedId)).not.toContain('AwsSolutions::AwsSolutions-IAM5');
   });
 
-  it("acknowledges in the guardrail stack only the token's manual rotation and its roles' reviewed wildcards", () => {
-    const guardrail = report.suppressedViolations.filter((v) => v.violatingConstructs.some((c) => c.constructPath.startsWith('Guardrail/')));
-    const ids = [...new Set(guardrail.map((v) => v.acknowledgedId))].sort();
-    expect(ids).toContain('AwsSolutions::AwsSolutions-SMG4');
-    for (const id of ids.filter((i) => i !== 'AwsSolutions::AwsSolutions-SMG4')) expect(id).toMatch(/^AwsSolutions::AwsSolutions-IAM5\[(Action|Resource)::.+\]$/);
+  it('acknowledges in the enforcement stacks only reviewed findings: the runtime, the deployment handler\'s managed policy, and wildcards finding by finding', () => {
+    const enforcement = report.suppressedViolations.filter((v) => v.violatingConstructs.some((c) => /^Enforcement[^/]*\//.test(c.constructPath)));
+    const ids = [...new Set(enforcement.map((v) => v.acknowledgedId))].sort();
+    expect(ids).toContain('AwsSolutions::AwsSolutions-L1');
+    for (const id of ids.filter((i) => i !== 'AwsSolutions::AwsSolutions-L1')) {
+      expect(id).toMatch(/^AwsSolutions::AwsSolutions-(IAM5\[(Action|Resource)::.+\]|IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole\])$/);
+    }
+    // The signing key, its policy and the validator's invoke permission carry no acknowledgement.
+    expect(enforcement.filter((v) => v.violatingConstructs.some((c) => /SigningKey|Permission/.test(c.constructPath)))).toEqual([]);
   });
 
   it('fails on a new finding that nobody acknowledged, in a stage or in the pipeline', () => {

@@ -216,3 +216,18 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('the enforcement section', () => {
+  it('defaults to a 30-day validity, one signing key and enabled hooks', () => {
+    const config = shippedConfig();
+    config.enforcement = { administratorArn: config.enforcement.administratorArn };
+    expect(parseConfig(config).enforcement).toEqual({ administratorArn: 'arn:aws:iam::333333333333:role/br-fagq2-guardrail-administrator', validityDays: 30, signingKeys: ['k1'], hookStatus: 'ENABLED' });
+  });
+
+  it('names the bad key: an administrator that is no role ARN, three signing keys, an unknown hook status', () => {
+    expect(errorAfter((c) => { c.enforcement.administratorArn = 'admin'; })).toMatch(/enforcement\.administratorArn: expected an IAM role ARN/);
+    expect(errorAfter((c) => { c.enforcement.signingKeys = ['a', 'b', 'c']; })).toMatch(/enforcement\.signingKeys/);
+    expect(overrideError({ 'enforcement.hookStatus': 'OFF' })).toMatch(/enforcement\.hookStatus/);
+    expect(errorAfter((c) => { delete c.enforcement; })).toMatch(/enforcement: missing value/);
+  });
+});

@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
-import { GUARDRAIL } from '../lib/guardrail-stack';
+import { ENFORCEMENT, validatorFunctionArn } from '../lib/enforcement-names';
 import { RELEASE_STAGES } from '../lib/pipeline-stack';
-import { approvedGuardrailInstall, freshnessBudgetSecondsFor, GUARDRAIL_CHECKOUT, WORKER_COLD_START_SECONDS } from '../lib/release-steps';
+import { freshnessBudgetSecondsFor, WORKER_COLD_START_SECONDS } from '../lib/release-steps';
 import { cdkJsonContext, newApp } from './support/app';
 
 interface Action {
@@ -79,19 +79,30 @@ describe('the release pipeline', () => {
     expect(stages.filter((s) => s.Actions.some((a) => a.Name === 'GuardrailValidation'))).toHaveLength(1);
   });
 
-  it('verifies with the approved guardrail revision, not the commit\'s code, as the verify role, bound to the commit', () => {
+  it('asks the production account\'s validator, as a role of fixed name that may only invoke it, with the Synth step\'s assembly, bound to the commit and execution', () => {
     const step = project(template, 'GuardrailValidation');
-    expect(step.buildspec.phases.install.commands.slice(-3)).toEqual(approvedGuardrailInstall());
+    const validator = validatorFunctionArn('333333333333', 'eu-west-1');
+    // CDK Pipelines links the Synth step's output (the assembly) in first.
+    expect(step.buildspec.phases.install.commands).toEqual([expect.stringContaining('ln -s -- "$CODEBUILD_SRC_DIR_Synth_Output" "assembly"'), 'npm ci']);
     expect(step.buildspec.phases.build.commands).toEqual([
-      `npm --prefix ${GUARDRAIL_CHECKOUT} run --silent guardrail -- verify "$(readlink -f signed-assembly)" --release "$RELEASE_COMMIT" --report /tmp/guardrail-report.json`,
+      'npm run --silent guardrail -- --assembly assembly --stage Production --release "$RELEASE_COMMIT" --execution "$PIPELINE_EXECUTION_ID" --validator "$VALIDATOR_ARN"',
     ]);
-    expect(JSON.stringify(step.buildspec)).not.toMatch(/npm (ci|run)(?! --prefix)(?!.*--prefix)/);
-    expect(step.environment.EnvironmentVariables).toEqual(expect.arrayContaining([
-      { Name: 'APPROVED_REVISION', Type: 'PARAMETER_STORE', Value: GUARDRAIL.approvedRevisionParameter },
-      { Name: 'GUARDRAIL_TOKEN', Type: 'SECRETS_MANAGER', Value: `${GUARDRAIL.tokenSecretName}:current` },
-      { Name: 'GUARDRAIL_PREVIOUS_TOKEN', Type: 'SECRETS_MANAGER', Value: `${GUARDRAIL.tokenSecretName}:previous` },
+    const env = Object.fromEntries(step.environment.EnvironmentVariables.map((e: { Name: string; Value: string }) => [e.Name, e.Value]));
+    expect(env).toMatchObject({ VALIDATOR_ARN: validator, AWS_REGION: 'eu-west-1' });
+    expect(step.environment.EnvironmentVariables.filter((v: { Type: string }) => v.Type !== 'PLAINTEXT')).toEqual([]);
+    // The validator's resource policy names this role by its fixed name.
+    const [roleId, role] = Object.entries(template.findResources('AWS::IAM::Role')).find(([, r]) => r.Properties.RoleName === ENFORCEMENT.validationRoleName)!;
+    expect(step.role).toBe(roleId);
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'codebuild.amazonaws.com' } })]);
+    const actions = roleStatements(template, roleId).flatMap((st) => [st.Action].flat());
+    expect(actions.filter((a) => a.startsWith('lambda:'))).toEqual(['lambda:InvokeFunction']);
+    expect(roleStatements(template, roleId).filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))).toEqual([expect.objectContaining({ Resource: validator })]);
+    expect(actions.filter((a) => /^(kms:Sign|secretsmanager:|ssm:|sts:AssumeRole)/.test(a))).toEqual([]);
+    const action = stages.find((s) => s.Name === 'Guardrail')!.Actions.find((a) => a.Name === 'GuardrailValidation')!;
+    expect(JSON.parse(String(action.Configuration!.EnvironmentVariables))).toEqual(expect.arrayContaining([
+      { name: 'RELEASE_COMMIT', type: 'PLAINTEXT', value: '#{Source@example_br-fagq2.CommitId}' },
+      { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
     ]));
-    expect(step.roleArn).toBe(`arn:aws:iam::111111111111:role/${GUARDRAIL.verifyRoleName}`);
   });
 
   it('stops before production for an approval when configured, after every pre-production check', () => {
@@ -103,37 +114,40 @@ describe('the release pipeline', () => {
     expect(stages.find((s) => s.Name === 'Guardrail')!.Actions.map((a) => a.Name).sort()).toEqual(['GuardrailValidation', 'ProductionHealthChecks', 'StagingHealthChecks']);
   });
 
-  it('synthesizes, tests and lints in the build without any secret, then signs in an action of its own', () => {
+  it('synthesizes, tests and lints in the build without any secret; the assembly is its output; no signing material anywhere in the pipeline', () => {
     const synth = project(template, 'Synth');
     expect(synth.buildspec.phases.install.commands).toEqual(['npm ci', 'pip3 install --quiet cfn-lint==1.51.0']);
     expect(synth.buildspec.phases.build.commands).toEqual(['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates', 'npm run compliance']);
+    expect(synth.buildspec.artifacts['base-directory']).toBe('cdk.out');
     expect(synth.buildspec.cache).toEqual({ paths: ['/root/.npm/**/*'] });
     expect((synth.environment.EnvironmentVariables ?? []).filter((v: { Type: string }) => v.Type !== 'PLAINTEXT')).toEqual([]);
-    const synthActions = roleStatements(template, synth.role).flatMap((s) => [s.Action].flat());
-    expect(synthActions.filter((a) => /^(ssm|secretsmanager):/.test(a))).toEqual([]);
     const build = stages.find((s) => s.Name === 'Build')!.Actions;
-    expect(build.map((a) => [a.Name, a.RunOrder])).toEqual([['Synth', 1], ['Sign', 2]]);
+    expect(build.map((a) => a.Name)).toEqual(['Synth']);
     const variables = JSON.parse(String(build[0].Configuration!.EnvironmentVariables)) as Array<{ name: string; value: string }>;
     expect(variables).toContainEqual({ name: 'RELEASE_VERSION', type: 'PLAINTEXT', value: '#{Source@example_br-fagq2.CommitId}' });
+    // The HMAC token, its secret and key, the approved-revision parameters and the Sign step are gone.
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::SSM::Parameter'))).toEqual([]);
+    const allActions = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement).flatMap((st: { Action: string | string[] }) => [st.Action].flat());
+    expect(allActions.filter((a) => /^(secretsmanager|ssm):|^kms:Sign/.test(a))).toEqual([]);
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/GUARDRAIL_TOKEN|approved-revision|guardrail -- (sign|gate|verify)|git worktree/);
+  });
 
-    const sign = project(template, 'Sign');
-    expect(sign.roleArn).toBe(`arn:aws:iam::111111111111:role/${GUARDRAIL.signRoleName}`);
-    expect(sign.buildspec.phases.install.commands.slice(-3)).toEqual(approvedGuardrailInstall());
-    const commands: string[] = sign.buildspec.phases.build.commands;
-    expect(commands[0]).toMatch(/^git diff --quiet "\$APPROVED_REVISION" HEAD -- pipeline\/guardrail pipeline\/compliance \|\|/);
-    expect(commands.findIndex((c) => c.includes('guardrail -- gate'))).toBeLessThan(commands.findIndex((c) => c.includes('guardrail -- sign')));
-    expect(commands.at(-1)).toContain('--release "$RELEASE_COMMIT"');
-    // Sign and verify bind the same commit and execution.
-    for (const name of ['Sign']) {
-      const action = build.find((a) => a.Name === name)!;
-      const vars = JSON.parse(String(action.Configuration!.EnvironmentVariables));
-      expect(vars).toEqual(expect.arrayContaining([
-        { name: 'RELEASE_COMMIT', type: 'PLAINTEXT', value: '#{Source@example_br-fagq2.CommitId}' },
-        { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
-      ]));
+  it('lets each role start and watch only its own CodeBuild projects (the asset roles no longer on "*")', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const starts = Object.entries(policies).flatMap(([id, p]) => (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((st) => [st.Action].flat().includes('codebuild:StartBuild')).map((st) => ({ id, roles: p.Properties.Roles, resource: st.Resource })));
+    expect(starts.length).toBeGreaterThanOrEqual(3);
+    for (const start of starts) expect(start.resource).not.toBe('*');
+    const projects = template.findResources('AWS::CodeBuild::Project');
+    const projectsOfRole = (roleId: string) => Object.entries(projects).filter(([, p]) => p.Properties.ServiceRole['Fn::GetAtt']?.[0] === roleId).map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+    for (const kind of ['File', 'Docker']) {
+      const start = starts.find((s) => s.id.startsWith(`PipelineAssets${kind}Role`))!;
+      const roleId = start.roles[0].Ref;
+      expect(start.resource).toEqual(projectsOfRole(roleId));
+      expect(JSON.stringify(start.resource)).not.toMatch(/Synth|GuardrailValidation|SelfMutate|HealthChecks|DeployChecks/);
     }
-    const verifyAction = stages.find((s) => s.Name === 'Guardrail')!.Actions.find((a) => a.Name === 'GuardrailValidation')!;
-    expect(JSON.parse(String(verifyAction.Configuration!.EnvironmentVariables))).toContainEqual({ name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' });
   });
 
   it('updates itself, with the CLI versions pinned, and publishes assets in parallel', () => {
@@ -194,7 +208,7 @@ describe('the release pipeline', () => {
     expect(freshnessBudgetSecondsFor(context.staging)).toBe(onDemand(context.staging) + WORKER_COLD_START_SECONDS);
   });
 
-  it('refuses a pipeline account that is also a stage account (the guardrail key and roles live there)', () => {
+  it('refuses a pipeline account that is also a stage account (a stage\'s stacks must not reach the pipeline\'s roles)', () => {
     expect(() => pipelineTemplate({ 'staging.account': '111111111111' })).toThrow(/pipeline\.account: must differ from staging\.account and production\.account, got '111111111111'/);
   });
 

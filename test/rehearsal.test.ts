@@ -52,6 +52,13 @@ describe('the pipeline rehearsal', () => {
     expect(assets.length).toBeGreaterThanOrEqual(2);
     for (const r of assets) expect(r).toMatchObject({ status: 'RAN', detail: expect.stringMatching(/listed .* in assembly-Pipeline-Staging/) });
     expect(results.find((r) => r.action.name === 'SelfMutate')).toMatchObject({ status: 'RAN' });
+    expect(results.find((r) => r.action.name === 'GuardrailValidation')).toMatchObject({
+      status: 'CHECKED',
+      detail: expect.stringContaining('runs as br-fagq2-guardrail-validation, which may only invoke arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator, deployed by hand'),
+    });
+    const prepares = results.filter((r) => r.action.stage === 'Production' && r.action.configuration.ActionMode === 'CHANGE_SET_REPLACE');
+    expect(prepares.map((r) => r.action.configuration.StackName).sort()).toEqual(['Production-EdgeWaf', 'Production-Tiers']);
+    for (const r of prepares) expect(r).toMatchObject({ status: 'CHECKED', detail: expect.stringMatching(/the production hook admits Production-\w+: attested \(attestations\/333333333333\/(eu-west-1|us-east-1)\/Production-/) });
   });
 
   it('fails every asset action when the pinned publisher cannot read the assembly\'s schema', () => {
@@ -111,10 +118,71 @@ describe('the pipeline rehearsal', () => {
     for (const r of results.filter((x) => x.action.stage === 'Assets')) expect(r.detail).toMatch(/installs cdk-assets@4.7.4, but the rehearsal has cdk-assets@4.7.3/);
   });
 
+  it('fails a production deploy whose template the validator was not asked about (a decoy stage labelled Production beside the real one, relabelled)', () => {
+    const results = rehearseEdited('decoy-stage', (dir) => {
+      const nested = join(dir, 'assembly-Pipeline-Production');
+      const tiers = readdirSync(nested).find((f) => /^PipelineProductionTiers.*\.template\.json$/.test(f))!;
+      // The decoy: the same stack name, a harmless template, under the label the request looks for.
+      const decoy = JSON.parse(readFileSync(join(nested, tiers), 'utf8'));
+      decoy.Resources = { Harmless: { Type: 'AWS::SNS::Topic' } };
+      writeFileSync(join(nested, 'Decoy.template.json'), JSON.stringify(decoy));
+      editJson(join(nested, 'manifest.json'), (manifest) => {
+        const [id, real] = Object.entries<any>(manifest.artifacts).find(([, a]) => a.properties?.templateFile === tiers)!;
+        real.displayName = 'Pipeline/Prod/Tiers';
+        manifest.artifacts[`${id}Decoy`] = { ...structuredClone(real), displayName: 'Pipeline/Production/Tiers', properties: { ...real.properties, templateFile: 'Decoy.template.json' } };
+      });
+    });
+    expect(failures(results)).toEqual([expect.stringMatching(/^Production\/Tiers\.Prepare: the production hook refuses Production-Tiers: no attestation for 333333333333\/eu-west-1\/Production-Tiers with this template's digest/)]);
+  });
+
+  it('fails a production deploy of a template changed after the validator was asked (the deploy action names another file)', () => {
+    const results = rehearseEdited('other-template', (dir) => {
+      const nested = join(dir, 'assembly-Pipeline-Production');
+      const tiers = readdirSync(nested).find((f) => /^PipelineProductionTiers.*\.template\.json$/.test(f))!;
+      const tampered = JSON.parse(readFileSync(join(nested, tiers), 'utf8'));
+      tampered.Resources.Backdoor = { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }] } } };
+      writeFileSync(join(nested, 'Tampered.template.json'), JSON.stringify(tampered));
+      // A stack of the assembly outside the Production label, with the same stack name.
+      editJson(join(nested, 'manifest.json'), (manifest) => {
+        const [id, real] = Object.entries<any>(manifest.artifacts).find(([, a]) => a.properties?.templateFile === tiers)!;
+        manifest.artifacts[`${id}Other`] = { ...structuredClone(real), displayName: 'Pipeline/Elsewhere/Tiers', properties: { ...real.properties, templateFile: 'Tampered.template.json' } };
+      });
+      const file = join(dir, 'Pipeline.template.json');
+      writeFileSync(file, readFileSync(file, 'utf8').replace(`assembly-Pipeline-Production/${tiers}`, 'assembly-Pipeline-Production/Tampered.template.json'));
+    });
+    expect(failures(results)).toEqual([expect.stringMatching(/^Production\/Tiers\.Prepare: the production hook refuses Production-Tiers: no attestation/)]);
+  });
+
+  it('fails GuardrailValidation when its role may invoke more than the validator, or the validator admits another caller', () => {
+    const wider = rehearseEdited('validation-wider', (dir) => {
+      editJson(join(dir, 'Pipeline.template.json'), (template) => {
+        const { project } = pipelineParts(template, 'GuardrailValidation');
+        const roleId = project.Properties.ServiceRole['Fn::GetAtt'][0];
+        const policy = Object.values(template.Resources).find((r: any) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId)) as any;
+        for (const st of policy.Properties.PolicyDocument.Statement) if (st.Action === 'lambda:InvokeFunction') st.Resource = '*';
+      });
+    });
+    expect(failures(wider)).toEqual([expect.stringMatching(/^Guardrail\/GuardrailValidation: its role br-fagq2-guardrail-validation may invoke \["\*"\], not exactly arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator/)]);
+    const otherCaller = rehearseEdited('validator-caller', (dir) => {
+      editJson(join(dir, 'Enforcement.template.json'), (template) => {
+        for (const r of Object.values<any>(template.Resources)) if (r.Type === 'AWS::Lambda::Permission') r.Properties.Principal = '111111111111';
+      });
+    });
+    expect(failures(otherCaller)).toEqual([expect.stringMatching(/^Guardrail\/GuardrailValidation: the validator \(Enforcement\) admits 111111111111, not br-fagq2-guardrail-validation of 111111111111/)]);
+  });
+
+  it('asks the production hook through an adapter: a hook that refuses fails every production deploy', () => {
+    const results = rehearse({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, hook: { admits: () => ({ admitted: false, detail: 'refused by the test hook' }) } });
+    expect(failures(results).sort()).toEqual([
+      'Production/EdgeWaf.Prepare: the production hook refuses Production-EdgeWaf: refused by the test hook',
+      'Production/Tiers.Prepare: the production hook refuses Production-Tiers: refused by the test hook',
+    ]);
+  });
+
   it('lints each template against the region its stack deploys to', () => {
     const groups = templatesByRegion(assembly);
     expect([...groups.keys()].sort()).toEqual(['eu-west-1', 'us-east-1']);
-    expect(groups.get('us-east-1')!.every((t) => /EdgeWaf|cross-region/.test(t))).toBe(true);
+    expect(groups.get('us-east-1')!.every((t) => /EdgeWaf|cross-region|Enforcement-us-east-1/.test(t))).toBe(true);
     expect(groups.get('eu-west-1')!.some((t) => /Tiers/.test(t))).toBe(true);
   });
 });

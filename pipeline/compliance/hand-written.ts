@@ -4,9 +4,12 @@
 //   policy per bucket, a logging configuration per web ACL) needs code;
 // - Guard has no recursive descent, so "no Fn::Transform at any depth" needs code;
 // - Guard cannot take a URL apart or read the assembly, so "a nested stack's template
-//   is one the assembly publishes" needs code.
+//   is one the assembly publishes" needs code;
+// - Guard cannot take an ARN apart nor compare with a list it is given, so "a role trusts no
+//   account outside the configured ones" needs code.
 import { readFileSync } from 'node:fs';
 import type { StackTemplate } from './assembly.ts';
+import { configuredAccounts } from './settings.ts';
 
 /** A problem found by a hand-written check. */
 export interface HandWrittenProblem {
@@ -31,7 +34,11 @@ function target(value: unknown): string | undefined {
   return Array.isArray(getAtt) && typeof getAtt[0] === 'string' ? getAtt[0] : undefined;
 }
 
-export function handWrittenProblems(template: StackTemplate): HandWrittenProblem[] {
+/**
+ * The hand-written checks of one template. `trustedAccounts`: the accounts a role may trust (the
+ * pipeline's and the stages', from cdk.json); its own account (`Ref: AWS::AccountId`) always.
+ */
+export function handWrittenProblems(template: StackTemplate, trustedAccounts: readonly string[] = configuredAccounts()): HandWrittenProblem[] {
   const parsed = JSON.parse(readFileSync(template.file, 'utf8')) as { Resources?: Record<string, Resource> };
   const resources = Object.entries(parsed.Resources ?? {});
   const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
@@ -66,11 +73,36 @@ export function handWrittenProblems(template: StackTemplate): HandWrittenProblem
   const transforms = resources.filter(([, r]) => containsTransform(r)).map(([id]) => id);
   if (transforms.length) problems.push({ check: 'no-transform', resources: transforms, description: 'A resource uses Fn::Transform (e.g. AWS::Include)' });
 
+  const outsiders = ofType('AWS::IAM::Role').filter(([, role]) => trustedAccountsOf(role).some((a) => !trustedAccounts.includes(a))).map(([id]) => id);
+  if (outsiders.length) {
+    problems.push({ check: 'trust-outside-accounts', resources: outsiders, description: `A role trusts an account outside the configured ones (${trustedAccounts.join(', ')})` });
+  }
+
   const foreign = ofType('AWS::CloudFormation::Stack')
     .filter(([, s]) => !template.fileAssetKeys.some((key) => key.endsWith('.json') && urlEndsWith(s.Properties?.TemplateURL, `/${key}`)))
     .map(([id]) => id);
   if (foreign.length) problems.push({ check: 'nested-templates', resources: foreign, description: "A nested stack's template is not one the assembly publishes" });
   return problems;
+}
+
+/** The 12-digit accounts an Allow statement of a role's trust policy names (plain ARNs, account ids, or the strings of a Fn::Join / Fn::Sub). */
+function trustedAccountsOf(role: Resource): string[] {
+  const document = role.Properties?.AssumeRolePolicyDocument;
+  const statements = list(isRecord(document) ? document.Statement : undefined).filter((s) => isRecord(s) && s.Effect === 'Allow') as Record<string, unknown>[];
+  const texts: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') texts.push(value);
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (isRecord(value)) {
+      if (Array.isArray(value['Fn::Join'])) collect([(value['Fn::Join'] as unknown[])[1]].flat().filter((p) => typeof p === 'string').join(''));
+      if (typeof value['Fn::Sub'] === 'string') collect(value['Fn::Sub']);
+    }
+  };
+  for (const statement of statements) {
+    const principal = statement.Principal;
+    if (isRecord(principal)) collect(principal.AWS);
+  }
+  return texts.flatMap((t) => [...t.matchAll(/(?:^|:iam::)(\d{12})(?=:|$)/g)].map((m) => m[1]));
 }
 
 function deniesInsecureTransport(statement: unknown): boolean {

@@ -1,4 +1,4 @@
-import type { AttestedEntry, MissingPath } from './attestation.ts';
+import type { AttestedEntry, MissingPath } from './types.ts';
 import type { DirectoryMember } from './digest.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { z } from 'zod';
 import { type AssemblyInfo, type AssetSource, parseJsonFile, type StackArtifact, templateAssets } from './assembly.ts';
-import type { StageConfig } from './attestation.ts';
+import type { StageConfig } from './types.ts';
 import { canonicalJson } from './canonical.ts';
 import { type CheckResult, fromProblems } from './check.ts';
 import { LIMITS, resolveInside, UnusableInputError } from './safe-fs.ts';

@@ -32,9 +32,7 @@ export function rehearseAction(action: PipelineAction, model: PipelineModel, too
   const result = (status: Status, detail: string) => ({ action, status, detail });
   switch (action.provider) {
     case 'CodeStarSourceConnection':
-      return action.configuration.OutputArtifactFormat === 'CODEBUILD_CLONE_REF'
-        ? result('CHECKED', 'a full clone (CODEBUILD_CLONE_REF): the sign and verify actions reach the approved revision in its history; the connection itself needs AWS')
-        : result('FAIL', 'the source is a zip of the files: the sign and verify actions cannot check out the approved guardrail revision (set codeBuildCloneOutput)');
+      return result('CHECKED', `the commit through the configured connection (${action.configuration.OutputArtifactFormat ?? 'CODE_ZIP'}); the connection itself needs AWS`);
     case 'Manual':
       return result('CHECKED', 'a manual approval; nothing to run');
     case 'CloudFormation':
@@ -97,7 +95,6 @@ function codeBuild(action: PipelineAction, model: PipelineModel, tools: Toolbox,
       ? result('RAN', 'its commands ran in this CI run (npm ci, typecheck, npm test, cdk synth, lint:templates, compliance), with the same pins; this assembly is their output')
       : result('CHECKED', 'its npm scripts exist; .ci/run runs the same commands');
   }
-  if (/guardrail -- (sign|verify)/.test(commands.join('\n'))) return result('CHECKED', 'its npm scripts exist (run with --guardrail to sign and verify here)');
   const role = action.environment?.find((e) => e.name === 'CHECKS_ROLE_ARN')?.value;
   if (commands.some((c) => /npm run checks -- health/.test(c))) {
     return result('OFFLINE', `reads the deployed stage as ${role} (exists by then); the same command runs against local fakes of its AWS APIs in test/checks/health-cli.test.ts`);

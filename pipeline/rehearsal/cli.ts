@@ -1,7 +1,7 @@
 // The pipeline rehearsal: reads the synthesized pipeline and walks its stages and
 // actions in order, running here what can run offline, checking the ordering
 // facts a first release depends on, and printing one line per action.
-//   node pipeline/rehearsal/cli.ts [assembly-dir] [--guardrail] [--synth-ran] [--rollback-to=<assembly-dir>] [--no-iam]
+//   node pipeline/rehearsal/cli.ts [assembly-dir] [--synth-ran] [--rollback-to=<assembly-dir>] [--no-iam]
 // IAM (iam/): every call a release makes, evaluated offline by a policy engine; a denied call
 // fails its action (an `IAM` line per action; `hand/<stack>` lines for the stacks deployed by hand).
 // --rollback-to: also report what the Production stage's rollback from this release to the one
@@ -10,6 +10,7 @@
 import { resolve } from 'node:path';
 import { type ActionResult, rehearseAction } from './actions.ts';
 import { rehearseGuardrail } from './guardrail.ts';
+import type { HookModel } from './hook.ts';
 import { formatDenial, handlerGaps, type IamActionResult, rehearseIam } from './iam/index.ts';
 import { readPipeline } from './model.ts';
 import { rehearseNetwork } from './network.ts';
@@ -20,8 +21,8 @@ import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
 export interface RehearsalOptions {
   readonly assemblyDir: string;
   readonly repoRoot: string;
-  /** Run the Sign and GuardrailValidation commands in a sandbox (slower). */
-  readonly guardrail?: boolean;
+  /** The production hook's decision (default: the contract's model over what the validator is asked to attest). */
+  readonly hook?: HookModel;
   /** The Synth action's commands ran in this CI run. */
   readonly synthRan?: boolean;
   /** Answers of the tools, by the digest of what they read (shared across rehearsals of copies). */
@@ -34,13 +35,14 @@ export function rehearse(options: RehearsalOptions): ActionResult[] {
   const cache = options.cache ?? new Map<string, string>();
   const tools = { repoRoot: options.repoRoot, synthRan: options.synthRan ?? false };
   const problems = orderingProblems(model);
-  const guardrailRuns = options.guardrail ? rehearseGuardrail(model, options.repoRoot) : [];
+  const guardrailRuns = rehearseGuardrail(model, options.hook);
   return model.stages.flatMap((stage) => stage.actions).map((action) => {
     const ordering = problems.filter((p) => p.action === action).map((p) => p.problem);
     if (ordering.length) return { action, status: 'FAIL' as const, detail: ordering.join('; ') };
     const run = guardrailRuns.find((r) => r.action === action);
-    if (run) return { action, status: run.ok ? ('RAN' as const) : ('FAIL' as const), detail: run.detail };
-    return rehearseAction(action, model, tools, cache);
+    if (run?.status === 'FAIL') return { action, status: 'FAIL' as const, detail: run.detail };
+    const own = rehearseAction(action, model, tools, cache);
+    return run && own.status !== 'FAIL' ? { ...own, detail: `${own.detail}; ${run.detail}` } : own;
   });
 }
 
@@ -76,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
   let gaps: Array<{ type: string; covered: string }> = [];
   let network: { lines: string[]; failed: number };
   try {
-    results = rehearse({ assemblyDir, repoRoot: process.cwd(), guardrail: argv.includes('--guardrail'), synthRan: argv.includes('--synth-ran') });
+    results = rehearse({ assemblyDir, repoRoot: process.cwd(), synthRan: argv.includes('--synth-ran') });
     // Every endpoint each task and VPC function calls is reachable from its subnets (network.ts).
     network = rehearseNetwork(listStacks(resolve(assemblyDir)), process.cwd());
     if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);

@@ -1,6 +1,7 @@
 // The ordering facts a first release depends on, checked on the synthesized pipeline:
 // - every role an action needs exists when it runs: from the bootstrap, from a stack
-//   deployed by hand before the pipeline (the pipeline and guardrail stacks), or from a
+//   deployed by hand before the pipeline (the pipeline stack, and the production
+//   account's enforcement), or from a
 //   stack that an earlier action deploys;
 // - every pipeline variable an action reads is published by an earlier action;
 // - a stage that rolls back on failure runs nothing but CloudFormation before its deploys:

@@ -18,7 +18,7 @@ export function cdkJsonContext(): Record<string, unknown> {
 /** A fresh deep copy of the shipped configuration sections, to edit in tests. */
 export function shippedConfig(): Record<string, any> {
   const context = cdkJsonContext();
-  return structuredClone({ pipeline: context.pipeline, staging: context.staging, production: context.production });
+  return structuredClone({ pipeline: context.pipeline, staging: context.staging, production: context.production, enforcement: context.enforcement });
 }
 
 export interface BuiltStages {

@@ -7,6 +7,7 @@ import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { AppConfig } from './config';
 import { GUARDRAIL } from './guardrail-stack';
+import { DeliveryMetrics } from './delivery-metrics';
 import { ReleaseNotifications } from './release-notifications';
 import { approvedGuardrailInstall, CheckSteps, GUARDRAIL_CHECKOUT, guardrailEnvironment } from './release-steps';
 import { DataProductStage } from './stage';
@@ -170,6 +171,7 @@ export class ReleasePipelineStack extends Stack {
     this.pipeline.buildPipeline();
     this.rollBackProductionOnFailure();
     new ReleaseNotifications(this, 'Notifications', { pipeline: this.pipeline.pipeline, email: settings.notificationEmail });
+    new DeliveryMetrics(this, 'DeliveryMetrics', { pipeline: this.pipeline.pipeline, productionStageName: 'Production' });
   }
 
   /**

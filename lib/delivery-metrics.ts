@@ -23,6 +23,8 @@ export const DELIVERY_NAMESPACE = 'br-fagq2/Delivery';
 export interface DeliveryMetricsProps {
   /** The release pipeline. */
   readonly pipeline: codepipeline.IPipeline;
+  /** The pipeline's name, literal (the dashboard's name and the metrics' dimension). */
+  readonly pipelineName: string;
   /** The stage whose outcome is a release's. */
   readonly productionStageName: string;
   /**
@@ -99,11 +101,11 @@ export class DeliveryMetrics extends Construct {
     });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `${pipeline.pipelineName}-delivery`,
+      dashboardName: `${props.pipelineName}-delivery`,
       defaultInterval: Duration.days(30),
     });
     const metric = (metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({ namespace: DELIVERY_NAMESPACE, metricName, dimensionsMap: { Pipeline: pipeline.pipelineName }, statistic, period: Duration.days(1), label });
+      new cloudwatch.Metric({ namespace: DELIVERY_NAMESPACE, metricName, dimensionsMap: { Pipeline: props.pipelineName }, statistic, period: Duration.days(1), label });
     const deployments = metric('Deployments', 'Sum', 'deployments per day');
     const failures = metric('ChangeFailures', 'Sum', 'change failures per day');
     this.dashboard.addWidgets(

@@ -171,7 +171,7 @@ export class ReleasePipelineStack extends Stack {
     this.pipeline.buildPipeline();
     this.rollBackProductionOnFailure();
     new ReleaseNotifications(this, 'Notifications', { pipeline: this.pipeline.pipeline, email: settings.notificationEmail });
-    new DeliveryMetrics(this, 'DeliveryMetrics', { pipeline: this.pipeline.pipeline, productionStageName: 'Production' });
+    new DeliveryMetrics(this, 'DeliveryMetrics', { pipeline: this.pipeline.pipeline, pipelineName: PROJECT, productionStageName: 'Production' });
   }
 
   /**

@@ -37,6 +37,8 @@ export interface FakeAwsState {
   rollbackExecutionId: string;
   /** S3 objects by "bucket/key". */
   objects: Record<string, string>;
+  /** What PutMetricData received. */
+  putMetricData: Json[];
 }
 
 export interface FakeAws {
@@ -70,6 +72,7 @@ export function emptyState(): FakeAwsState {
     executionVersions: {},
     rollbackExecutionId: 'ffffffff-0000-4000-8000-000000000009',
     objects: {},
+    putMetricData: [],
   };
 }
 
@@ -182,6 +185,10 @@ function answerCloudWatch(state: FakeAwsState, operation: string, input: Json): 
   if (operation === 'DescribeAlarms') {
     const prefix = String(input.AlarmNamePrefix ?? '');
     return { body: { MetricAlarms: state.alarms.filter((a) => String(a.AlarmName).startsWith(prefix) && a.StateValue === input.StateValue), CompositeAlarms: [] } };
+  }
+  if (operation === 'PutMetricData') {
+    state.putMetricData.push(input);
+    return { body: {} };
   }
   if (operation === 'GetMetricData') {
     const values = state.oldestMessageAgeSeconds === undefined ? [] : [state.oldestMessageAgeSeconds];

@@ -62,10 +62,11 @@ export async function status(input: StatusInput, io: Io): Promise<Result> {
   const cloudFront = new CloudFrontClient({ ...config, region: 'us-east-1' });
   tiers.push({ tier: 'edge', lines: await guarded('edge', 'distribution', () => edgeStatus(cloudFront, output(outputs, 'DistributionId', stackName), io)) });
 
+  const elbv2 = new ElasticLoadBalancingV2Client(config);
   const apiLines = [
     ...(await guarded('api', 'service', () => serviceStatus(ecs, cluster, output(outputs, 'ApiServiceName', stackName), io))),
     ...(await guarded('api', 'deployment', () => deploymentStatus(ecs, cluster, output(outputs, 'ApiServiceName', stackName)))),
-    ...(await guarded('api', 'targets', () => targetStatus(new ElasticLoadBalancingV2Client(config), [outputs.ApiTargetGroupArn, outputs.ApiAlternateTargetGroupArn]))),
+    ...(await guarded('api', 'targets', () => targetStatus(elbv2, [outputs.ApiTargetGroupArn, outputs.ApiAlternateTargetGroupArn]))),
   ];
   tiers.push({ tier: 'api', lines: apiLines });
 
@@ -81,13 +82,14 @@ export async function status(input: StatusInput, io: Io): Promise<Result> {
     ],
   });
 
+  const s3 = new S3Client(config);
   tiers.push({
     tier: 'data',
-    lines: await guarded('data', 'snapshot', () => snapshotStatus(new S3Client(config), output(outputs, 'DataBucketName', stackName), Number(outputs.SnapshotAgeBudgetSeconds), io)),
+    lines: await guarded('data', 'snapshot', () => snapshotStatus(s3, output(outputs, 'DataBucketName', stackName), Number(outputs.SnapshotAgeBudgetSeconds), io)),
   });
   tiers.push({ tier: 'alarms', lines: await guarded('alarms', 'alarms', () => alarmStatus(cloudWatch, stackName)) });
 
-  for (const client of [ecs, cloudFront, sqs, cloudWatch]) client.destroy();
+  for (const client of [ecs, cloudFront, elbv2, sqs, cloudWatch, s3]) client.destroy();
   const healthy = tiers.every((tier) => tier.lines.every((l) => l.ok));
   const text = [
     `${input.stage} (${stackName}, ${account.region}): ${healthy ? 'HEALTHY' : 'UNHEALTHY'}`,

@@ -90,10 +90,12 @@ export async function startFakeAws(): Promise<FakeAws> {
     try {
       if (typeof target === 'string') {
         const [prefix, operation] = target.split('.');
-        const service = { AmazonEC2ContainerServiceV20141113: 'ecs', AmazonSQS: 'sqs', GraniteServiceVersion20100801: 'cloudwatch', Logs_20140328: 'logs', CodePipeline_20150709: 'codepipeline' }[prefix];
+        const services: Record<string, string> = { AmazonEC2ContainerServiceV20141113: 'ecs', AmazonSQS: 'sqs', GraniteServiceVersion20100801: 'cloudwatch', Logs_20140328: 'logs', CodePipeline_20150709: 'codepipeline' };
+        const service = services[prefix];
         calls.push({ operation: `${service}:${operation}`, body });
         const input = JSON.parse(body || '{}') as Json;
-        const answer = { ecs: answerEcs, sqs: answerSqs, cloudwatch: answerCloudWatch, logs: answerLogs, codepipeline: answerCodePipeline }[service ?? '']?.(state, operation, input);
+        const answerers: Record<string, (state: FakeAwsState, operation: string, input: Json) => Answer> = { ecs: answerEcs, sqs: answerSqs, cloudwatch: answerCloudWatch, logs: answerLogs, codepipeline: answerCodePipeline };
+        const answer = answerers[service ?? '']?.(state, operation, input);
         if (!answer) return send(response, 400, 'application/json', JSON.stringify({ __type: 'UnknownOperationException', message: `fake AWS: ${target}` }));
         return send(response, answer.status ?? 200, 'application/x-amz-json-1.1', JSON.stringify(answer.body));
       }
@@ -130,7 +132,6 @@ export async function startFakeAws(): Promise<FakeAws> {
 
 type Answer = { status?: number; body: unknown } | undefined;
 const error = (type: string, message: string): Answer => ({ status: 400, body: { __type: type, message } });
-const seconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
 
 function answerEcs(state: FakeAwsState, operation: string, input: Json): Answer {
   switch (operation) {
@@ -296,4 +297,3 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return body;
 }
 
-export { seconds };

@@ -46,6 +46,7 @@ describe('ops status', () => {
   it('exits 1 naming what is unhealthy: an unhealthy target, dead letters, an alarm, a stale snapshot', async () => {
     aws.state.targets[Object.keys(aws.state.targets)[0]][1] = { id: '10.0.2.41', state: 'unhealthy', reason: 'Target.FailedHealthChecks' };
     aws.state.queues[DLQ_URL].ApproximateNumberOfMessages = '2';
+    aws.state.serviceDeployments[0] = { ...aws.state.serviceDeployments[0], status: 'IN_PROGRESS', lifecycleStage: 'BAKE_TIME' };
     aws.state.alarms = [{ AlarmName: `${STACK}-workersskbsaupDeadLetterAlarm-1X2Y3Z`, StateValue: 'ALARM', StateReason: 'Threshold Crossed: 1 datapoint [2.0] was greater than the threshold (0.0).', StateUpdatedTimestamp: Date.now() / 1000 - 600 }];
     aws.state.objects[`production-tiers-databucket-1q2w3e4r5t6y/snapshots/current.json`] = JSON.stringify({ v: 1, id: 'old', key: 'k', builtAt: new Date(Date.now() - 3 * 3600_000).toISOString(), recordCount: 10 });
     const run = await runOps(['status', '--stage', 'production', '--json'], env);
@@ -53,6 +54,8 @@ describe('ops status', () => {
     const result = JSON.parse(run.stdout) as { healthy: boolean; tiers: { tier: string; lines: { what: string; ok: boolean; detail: string }[] }[] };
     expect(result.healthy).toBe(false);
     const bad = result.tiers.flatMap((t) => t.lines.filter((l) => !l.ok).map((l) => `${t.tier}/${l.what}: ${l.detail}`));
+    // A deployment in progress is no problem of itself: its strategy and step are shown.
+    expect(result.tiers.find((t) => t.tier === 'api')!.lines.find((l) => l.what === 'deployment')).toMatchObject({ ok: true, detail: expect.stringMatching(/^IN_PROGRESS \(CANARY\), step BAKE_TIME, started /) });
     expect(bad).toEqual([
       expect.stringMatching(/^api\/targets: Produc-apiid-1A2B3C4D5E6F: 1 of 2 target\(s\) not healthy: 10\.0\.2\.41:8080 unhealthy \(Target\.FailedHealthChecks\)/),
       'worker/dead letters: 2 in the DLQ: fix the cause, then `ops redrive`',

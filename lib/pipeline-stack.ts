@@ -6,6 +6,7 @@ import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { AppConfig } from './config';
 import { grantMatchingUseConnection } from './connection-grants';
+import { DeliveryMetrics } from './delivery-metrics';
 import { ReleaseNotifications } from './release-notifications';
 import { scopeBuildStartsToOwnProjects } from './pipeline-hardening';
 import { CheckSteps, guardrailValidationStep } from './release-steps';
@@ -130,6 +131,7 @@ export class ReleasePipelineStack extends Stack {
     this.rollBackProductionOnFailure();
     scopeBuildStartsToOwnProjects(this);
     new ReleaseNotifications(this, 'Notifications', { pipeline: this.pipeline.pipeline, email: settings.notificationEmail });
+    new DeliveryMetrics(this, 'DeliveryMetrics', { pipeline: this.pipeline.pipeline, pipelineName: PROJECT, productionStageName: 'Production' });
   }
 
   /**

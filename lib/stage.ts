@@ -7,6 +7,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { ApiDeployment, ApiReleaseChecks, ApiService } from '../constructs/api-service';
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { DataBucket } from '../constructs/data-bucket';
@@ -77,6 +78,12 @@ export interface DataProductOutputs {
   readonly dataBucketName: CfnOutput;
   readonly jobsTableName: CfnOutput;
   readonly freshnessBudgetSeconds: CfnOutput;
+  /** The oldest the served snapshot may be while every run succeeds (`ops status`). */
+  readonly snapshotAgeBudgetSeconds: CfnOutput;
+  /** Log groups `ops logs` reads: the API's, the worker's and (progressive API) the release checks'. */
+  readonly apiLogGroupName: CfnOutput;
+  readonly workerLogGroupName: CfnOutput;
+  readonly releaseChecksLogGroupName?: CfnOutput;
 }
 
 /**
@@ -131,6 +138,9 @@ export class DataProductStage extends Stage {
       crossRegionReferences: true,
       description: `${label}: ${TIER_IDS.edge} edge cache, ${TIER_IDS.api} API, ${TIER_IDS.worker} workers`,
     }));
+    // Cost per tier: what no one tier owns (network, VPC endpoints, cluster, buckets, table, log key,
+    // alarm topic, dashboard) is `shared`; each tier's own construct overrides it below.
+    tag(stack, 'tier', 'shared');
     const logKey = new LogKey(stack, 'LogKey', { description: `${label}: CloudWatch Logs and the alarm topic in ${settings.region}` }).key;
     const network = new Network(stack, 'Network', {
       availabilityZones: settings.availabilityZones,
@@ -273,6 +283,12 @@ export class DataProductStage extends Stage {
       dataBucketName: output('DataBucketName', data.bucket.bucketName, 'Data bucket: raw records (raw/), snapshots (snapshots/)'),
       jobsTableName: output('JobsTableName', jobStore.table.tableName, 'DynamoDB table of job records'),
       freshnessBudgetSeconds: output('FreshnessBudgetSeconds', String(freshness.budgetSeconds), 'A record added is searchable through the edge within this'),
+      snapshotAgeBudgetSeconds: output('SnapshotAgeBudgetSeconds', String(freshness.maxSnapshotAgeSeconds), 'The oldest the served snapshot may be while every run succeeds'),
+      apiLogGroupName: output('ApiLogGroupName', (api.node.findChild('Logs') as logs.ILogGroup).logGroupName, 'Log group of the API tasks'),
+      workerLogGroupName: output('WorkerLogGroupName', (worker.node.findChild('Logs') as logs.ILogGroup).logGroupName, 'Log group of the worker tasks'),
+      ...(api.testTrafficHook && {
+        releaseChecksLogGroupName: output('ReleaseChecksLogGroupName', api.testTrafficHook.function.logGroup.logGroupName, "Log group of the API's release checks (test traffic hook)"),
+      }),
     };
 
     const checksRoleName = `${label}-deploy-checks`;

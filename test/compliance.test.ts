@@ -91,7 +91,10 @@ describe('cdk-nag AwsSolutions', () => {
   it('acknowledges the pipeline’s generated wildcards finding by finding, never a whole rule', () => {
     const pipeline = report.suppressedViolations.filter((v) => v.violatingConstructs.some((c) => !/^(Pipeline\/(Staging|Production)|Enforcement[^/]*)\//.test(c.constructPath)));
     expect(pipeline.length).toBeGreaterThan(20);
-    for (const v of pipeline) expect(v.acknowledgedId).toMatch(/^AwsSolutions::AwsSolutions-(IAM5\[(Action|Resource)::.+\]|S1)$/);
+    // The one finding of another rule: the delivery-metrics function runs on .nvmrc's Node.js major (as the release checks do).
+    const runtime = pipeline.filter((v) => v.acknowledgedId === 'AwsSolutions::AwsSolutions-L1');
+    expect(runtime.flatMap((v) => v.violatingConstructs.map((c) => c.constructPath))).toEqual(['Pipeline/DeliveryMetrics/Function/Resource']);
+    for (const v of pipeline.filter((v) => !runtime.includes(v))) expect(v.acknowledgedId).toMatch(/^AwsSolutions::AwsSolutions-(IAM5\[(Action|Resource)::.+\]|S1)$/);
     expect(pipeline.map((v) => v.acknowledgedId)).not.toContain('AwsSolutions::AwsSolutions-IAM5');
   });
 

@@ -62,7 +62,7 @@ export interface JobView {
 }
 
 export type ClaimResult =
-  | { readonly claimed: true; readonly attempt: number }
+  | { readonly claimed: true; readonly attempt: number; /** The job had been dead-lettered: a redrive. */ readonly redriven?: boolean }
   | { readonly claimed: false; readonly record: JobRecord | undefined };
 
 export interface JobStoreOptions {
@@ -149,8 +149,15 @@ export class JobStore {
   /**
    * Worker: takes the job (status `running`, a lease of `leaseSeconds`, attempts + 1), creating the
    * record if it is missing. Refused when the job is finished or another worker's lease is live.
+   *
+   * A `dead-lettered` job is taken again only by a message enqueued after it was dead-lettered
+   * (`sentAt`, the message's SentTimestamp, later than the record's `updatedAt`): a DLQ redrive. SQS
+   * gives every redriven message a new message id and enqueue time (SQS Developer Guide, "Learn how
+   * to configure a dead-letter queue redrive in Amazon SQS",
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html),
+   * while a duplicate delivery of the original message was sent before the job failed for good.
    */
-  async claim(job: JobMessage, leaseSeconds: number): Promise<ClaimResult> {
+  async claim(job: JobMessage, leaseSeconds: number, sentAt?: string): Promise<ClaimResult> {
     const now = this.now();
     try {
       const { Attributes } = await this.doc.send(
@@ -162,7 +169,8 @@ export class JobStore {
             '#type = if_not_exists(#type, :type), submittedAt = if_not_exists(submittedAt, :submittedAt), v = if_not_exists(v, :v) ' +
             'REMOVE expiresAt, #error',
           ConditionExpression:
-            'attribute_not_exists(id) OR #status IN (:accepted, :queued, :failed) OR (#status = :running AND leaseUntil < :nowMs)',
+            'attribute_not_exists(id) OR #status IN (:accepted, :queued, :failed) OR (#status = :running AND leaseUntil < :nowMs)' +
+            (sentAt === undefined ? '' : ' OR (#status = :deadLettered AND updatedAt < :sentAt)'),
           ExpressionAttributeNames: { '#status': 'status', '#type': 'type', '#error': 'error' },
           ExpressionAttributeValues: {
             ':running': 'running',
@@ -177,11 +185,13 @@ export class JobStore {
             ':type': job.type,
             ':submittedAt': job.submittedAt,
             ':v': JOB_RECORD_FORMAT,
+            ...(sentAt !== undefined && { ':deadLettered': 'dead-lettered', ':sentAt': sentAt }),
           },
-          ReturnValues: 'ALL_NEW',
+          // The old record: it tells a redriven job (it was dead-lettered) from a retried one.
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return { claimed: true, attempt: Number(Attributes?.attempts) };
+      return { claimed: true, attempt: Number(Attributes?.attempts ?? 0) + 1, ...(Attributes?.status === 'dead-lettered' && { redriven: true }) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { claimed: false, record: await this.record(job.id) };

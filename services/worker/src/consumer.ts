@@ -145,7 +145,7 @@ class QueueConsumer implements RunningConsumer {
         MaxNumberOfMessages: maxMessages,
         WaitTimeSeconds: this.config.receiveWaitSeconds ?? workerConfigDefaults.receiveWaitSeconds,
         VisibilityTimeout: this.config.visibilityTimeoutSeconds,
-        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
       }),
     );
     return result.Messages ?? [];
@@ -232,14 +232,18 @@ class QueueConsumer implements RunningConsumer {
     if (!this.jobStore) return 1;
     let claim;
     try {
-      claim = await this.jobStore.claim(job, this.leaseSeconds());
+      const sent = Number(message.Attributes?.SentTimestamp);
+      claim = await this.jobStore.claim(job, this.leaseSeconds(), Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : undefined);
     } catch (error) {
       const receiveCount = Number(fields.receiveCount);
       this.logger.error('job.claim_failed', { ...fields, reason: errorMessage(error) });
       await this.changeVisibility(message, this.retryDelay(receiveCount));
       return undefined;
     }
-    if (claim.claimed) return claim.attempt;
+    if (claim.claimed) {
+      if (claim.redriven) this.logger.info('job.redriven', { ...fields, attempt: claim.attempt });
+      return claim.attempt;
+    }
     const status = claim.record?.status;
     if (status !== undefined && FINAL_STATUSES.includes(status)) {
       this.logger.info('job.duplicate', { ...fields, status });

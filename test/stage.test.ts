@@ -115,6 +115,22 @@ describe('the stage', () => {
     }
   });
 
+  it('gives no retained resource a fixed name, so a stack deleted after a failed create can be created again', () => {
+    let retained = 0;
+    for (const stage of [production, staging]) {
+      for (const template of [stage.tiers, stage.edgeWaf]) {
+        for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, { DeletionPolicy?: string; Properties?: Record<string, unknown> }>)) {
+          if (!resource.DeletionPolicy || resource.DeletionPolicy === 'Delete') continue;
+          retained += 1;
+          for (const [key, value] of Object.entries(resource.Properties ?? {})) {
+            if (/Name$/.test(key)) expect(JSON.stringify(value), `${id}.${key}`).toContain('{"Ref":"AWS::StackId"}');
+          }
+        }
+      }
+    }
+    expect(retained).toBeGreaterThan(5);
+  });
+
   it('spans the configured availability zones with flow logs and no NAT gateway', () => {
     staging.tiers.resourceCountIs('AWS::EC2::Subnet', 6);
     staging.tiers.resourceCountIs('AWS::EC2::NatGateway', 0);

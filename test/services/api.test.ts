@@ -218,7 +218,7 @@ describe('api', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     api.child.kill('SIGTERM');
-    await api.waitForLog(isEvent('api.stopping'), 10_000);
+    await api.waitForLog(isEvent('api.stopping'));
     await new Promise((r) => setTimeout(r, 200));
     expect(await acceptsConnections(url)).toBe(false);
     req.end(body.slice(half));

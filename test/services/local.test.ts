@@ -3,7 +3,7 @@
 // group; `kill PID` is SIGTERM (or SIGINT) to npm alone.
 import type { Server } from 'node:net';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startSqsEmulator, type SqsEmulator } from './helpers';
+import { SAFETY_NET_MS, startSqsEmulator, type SqsEmulator } from './helpers';
 import { freePort, killAllNpmRuns, npmRun, occupyPort, type NpmRun } from './npm-run';
 
 // The `npm run local` cases run one after another: run at once, five stacks of six processes each
@@ -28,7 +28,7 @@ function jsonLines(run: NpmRun): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-describe('npm run local', () => {
+describe('npm run local', { timeout: SAFETY_NET_MS }, () => {
   it('runs the three tiers, and one Ctrl-C (SIGINT to the group) drains the job in flight and exits 0', async ({ expect }) => {
     const { run, edgeUrl } = await startLocal();
     await run.waitForOutput(/\[local\] Ctrl-C stops everything/);
@@ -94,7 +94,7 @@ describe('npm run local', () => {
   });
 });
 
-describe.concurrent('npm run api / npm run worker', () => {
+describe.concurrent('npm run api / npm run worker', { timeout: SAFETY_NET_MS }, () => {
   let emulator: SqsEmulator;
   beforeAll(async () => {
     emulator = await startSqsEmulator();

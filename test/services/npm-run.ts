@@ -2,13 +2,13 @@
 // foreground group), so a test can signal the whole group (Ctrl-C) or only npm (kill PID).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { REPO_ROOT } from './helpers';
+import { REPO_ROOT, SAFETY_NET_MS } from './helpers';
 
 export interface NpmRun {
   readonly child: ChildProcess;
   /** stdout and stderr so far. */
   output(): { stdout: string; stderr: string };
-  /** Resolves once stdout has a line matching. */
+  /** Resolves once stdout has a line matching; rejects when npm exits first (or, as a safety net only, after `timeoutMs`). */
   waitForOutput(match: RegExp, timeoutMs?: number): Promise<string>;
   /** The exit code (or the signal that ended npm). */
   readonly exited: Promise<number | string>;
@@ -41,7 +41,7 @@ export function npmRun(script: string, env: Record<string, string>): NpmRun {
     child,
     exited,
     output: () => ({ stdout, stderr }),
-    waitForOutput: (match, timeoutMs = 60_000) =>
+    waitForOutput: (match, timeoutMs = SAFETY_NET_MS) =>
       new Promise((resolve, reject) => {
         const check = () => {
           const line = stdout.split('\n').find((text) => match.test(text));

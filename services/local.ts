@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     emulator = await listenOn('the SQS emulator', 'LOCAL_SQS_PORT', sqsPort, () => startLocalAws({ sqs: sqsPort }));
     const { queueUrl, dlqUrl } = await emulator.createQueueWithDlq('br-fagq2-jobs', { maxReceiveCount: 3 });
     // The services reach the emulator through the SDK's standard environment, as they reach SQS on AWS.
-    const shared = { ...process.env, ...emulator.serviceEnv, QUEUE_URL: queueUrl, NODE_NO_WARNINGS: '1' };
+    const shared = { ...process.env, ...emulator.serviceEnv, QUEUE_URL: queueUrl };
 
     // The edge listens before the API is up (it only forwards per request): a taken port fails fast.
     const apiUrl = `http://127.0.0.1:${apiPort}`;

@@ -15,7 +15,7 @@ export function runChecksCli(args: readonly string[], env: Record<string, string
   const child = spawn(process.execPath, [join('pipeline', 'checks', 'cli.ts'), ...args], {
     cwd: REPO_ROOT,
     // Only what is given: no AWS settings of the machine running the tests leak in.
-    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalAws, type LocalAws } from '../../services/local-aws';
 
@@ -62,7 +63,8 @@ export function spawnService(name: 'api' | 'worker', env: Record<string, string>
   const child = spawn(process.execPath, [entry.script ?? join('services', name, 'src', 'main.ts')], {
     cwd: entry.cwd ?? REPO_ROOT,
     // Only what the service needs: no AWS settings of the machine running the tests leak in.
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // TMPDIR: the test run's own (test/support/global-setup.ts), which goes when the run ends.
+    env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -1,6 +1,7 @@
 // Runs an npm script as a user's terminal does: npm in a process group of its own (the terminal's
 // foreground group), so a test can signal the whole group (Ctrl-C) or only npm (kill PID).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { REPO_ROOT, SAFETY_NET_MS } from './helpers';
 
@@ -23,7 +24,7 @@ const started = new Set<NpmRun>();
 export function npmRun(script: string, env: Record<string, string>): NpmRun {
   const child = spawn('npm', ['run', script], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TMPDIR: tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, like a terminal job
   });

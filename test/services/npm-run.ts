@@ -69,12 +69,12 @@ export function npmRun(script: string, env: Record<string, string>): NpmRun {
       }
     },
   };
+  // Kept after npm exits: its group may outlive it (a service npm's signal did not reach).
   started.add(run);
-  void exited.then(() => started.delete(run));
   return run;
 }
 
-/** SIGKILLs every group a test left running (afterEach/afterAll). */
+/** SIGKILLs every group a test left running, npm gone or not (afterEach/afterAll). */
 export function killAllNpmRuns(): void {
   for (const run of started) if (run.groupAlive()) run.signalGroup('SIGKILL');
 }

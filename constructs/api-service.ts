@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -261,6 +261,14 @@ export class ApiService extends Construct {
       canaryConfiguration: deployment.strategy === ecs.DeploymentStrategy.CANARY ? deployment.trafficShift : undefined,
       linearConfiguration: deployment.strategy === ecs.DeploymentStrategy.LINEAR ? deployment.trafficShift : undefined,
     });
+
+    if (!circuitBreakerDocumented(deployment.strategy)) {
+      // aws-cdk-lib warns of any service without a circuit breaker; here it is left out on purpose.
+      Annotations.of(this.service).acknowledgeWarning(
+        '@aws-cdk/aws-ecs:shouldUseCircuitBreaker',
+        `ECS documents the circuit breaker for ROLLING and BLUE_GREEN only, not ${deployment.strategy}: green tasks that fail their health checks roll back through the unhealthy-tasks deployment alarms instead`,
+      );
+    }
 
     const targetGroupProps: elbv2.ApplicationTargetGroupProps = {
       vpc,

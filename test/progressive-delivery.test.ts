@@ -2,7 +2,7 @@
 // second target group and the test listener, the deployment alarms of each target group, the
 // release-check hook, and the misconfigurations that fail the synth.
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -58,6 +58,11 @@ describe('API deployment per stage', () => {
     expect(worker.DeploymentConfiguration.Strategy ?? 'ROLLING').toBe('ROLLING');
     expect(worker.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
     expect(worker.DeploymentConfiguration.LifecycleHooks).toBeUndefined();
+  });
+
+  it('says why the canary has no circuit breaker, so the synth warns of nothing', () => {
+    const { staging: s, production: p } = buildStages();
+    for (const stage of [s, p]) Annotations.fromStack(stage.tiersStack).hasNoWarning('*', Match.anyValue());
   });
 
   it('rolls back a canary whose green tasks fail their health checks, by an alarm on each target group', () => {

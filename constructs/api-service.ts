@@ -309,7 +309,7 @@ export class ApiService extends Construct {
       // deployments", Limitations,
       // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
       // The default actions answer nothing in practice (the rules match every path); they forward
-      // to the first group, and ECS never changes them.
+      // to the first group; ECS is given the rules, not the listeners.
       listener.addAction('Default', { action: elbv2.ListenerAction.forward([this.targetGroup]) });
       // ECS's "production listener rule"; its id avoids the word "Production", which the
       // guardrail's parity check reads as the stage name.

@@ -1,7 +1,7 @@
 // The suite leaves nothing behind: a part of it, run as `npm test` runs it but with TMPDIR set to
 // a fresh folder, leaves that folder as it found it. The part is chosen for what it writes: App
 // synths without an outdir (cdk.out* folders), a test's own mkdtemp, the service processes and the
-// emulated S3 bucket's folder, a CLI synth into a folder of its own.
+// emulated S3 bucket's folder.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT, SAFETY_NET_MS } from './services/helpers';
 import { leftovers } from './support/leftovers';
 
-const PART = ['test/queue-worker.test.ts', 'test/guardrail/digest.test.ts', 'test/services/helpers.test.ts', 'test/services/data-pipeline.test.ts', 'test/config.test.ts'];
+const PART = ['test/queue-worker.test.ts', 'test/guardrail/digest.test.ts', 'test/services/helpers.test.ts', 'test/services/data-pipeline.test.ts'];
 
 const dirs: string[] = [];
 afterAll(() => {

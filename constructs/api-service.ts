@@ -161,8 +161,10 @@ export interface ApiServiceProps {
 /**
  * The API tier: an internal Application Load Balancer, open only to CloudFront,
  * in front of an ECS Fargate service. Scales on CPU and on requests per target;
- * a failing deployment is rolled back by the circuit breaker or by its 5xx-rate
- * and p99-latency alarms. With a progressive {@link ApiDeployment} a release runs
+ * a failing deployment is rolled back by its deployment alarms (each target
+ * group's 5xx share and p99 latency, the load balancer's own 5xx share, and for
+ * CANARY and LINEAR tasks failing their health checks) and, where ECS documents
+ * it (ROLLING, BLUE_GREEN), by the circuit breaker. With a progressive {@link ApiDeployment} a release runs
  * blue/green between two target groups, is checked on a test listener first, and
  * each target group has its own alarms.
  */
@@ -183,7 +185,7 @@ export class ApiService extends Construct {
   public readonly service: ecs.FargateService;
   /** The task definition. */
   public readonly taskDefinition: ecs.FargateTaskDefinition;
-  /** Alarm on the 5xx share of requests; rolls back deployments. */
+  /** Alarm on the 5xx share of the (first) target group's requests; rolls back deployments. */
   public readonly errorRateAlarm: cloudwatch.Alarm;
   /** Alarm on the p99 target response time; rolls back deployments. */
   public readonly latencyAlarm: cloudwatch.Alarm;
@@ -401,7 +403,7 @@ export class ApiService extends Construct {
     this.deploymentAlarms.push(this.loadBalancerErrorAlarm(alarmPrefix, thresholds));
     if (progressive) {
       // No circuit breaker on CANARY or LINEAR (above): green tasks that fail their health checks
-      // roll the deployment back through this alarm of each group instead.
+      // roll the deployment back through this alarm of each group instead (BLUE_GREEN has both).
       this.deploymentAlarms.push(
         this.unhealthyTasksAlarm('', this.targetGroup, alarmPrefix),
         this.unhealthyTasksAlarm('Alternate', this.alternateTargetGroup!, `${alarmPrefix}-alternate`),

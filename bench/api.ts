@@ -13,7 +13,7 @@ const SEARCH_PATH = '/v1/search?q=rainfall%20north&limit=10';
 /** Starts a server process and resolves with the URL from the first log line that carries one. */
 async function startServer(script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // Keep reading stdout (the API logs every request): a full pipe would stall the server.

@@ -27,7 +27,7 @@ const events = new Map<string, number>();
 
 function startService(name: 'api' | 'worker', env: Record<string, string>, ready: string): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
   const child = spawn(process.execPath, [join(repo, 'services', name, 'src', 'main.ts')], {
-    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

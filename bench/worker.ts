@@ -41,7 +41,7 @@ async function runJob(body: string | undefined): Promise<void> {
 
 async function startEmulator() {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'worker-emulator.ts')], {
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    env: { ...process.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -136,6 +136,12 @@ export interface ApiServiceProps {
    */
   readonly rollback5xxPercent?: number;
   /**
+   * Fewest requests in a minute for that minute's 5xx share to count: below it a share says
+   * nothing (one stray 502 of 3 requests is 33 %), and the minute is not breaching.
+   * @default 20
+   */
+  readonly rollbackMinRequests?: number;
+  /**
    * The p99 target response time over which a deployment is rolled back.
    * @default Duration.millis(1500)
    */
@@ -155,8 +161,10 @@ export interface ApiServiceProps {
 /**
  * The API tier: an internal Application Load Balancer, open only to CloudFront,
  * in front of an ECS Fargate service. Scales on CPU and on requests per target;
- * a failing deployment is rolled back by the circuit breaker or by its 5xx-rate
- * and p99-latency alarms. With a progressive {@link ApiDeployment} a release runs
+ * a failing deployment is rolled back by its deployment alarms (each target
+ * group's 5xx share and p99 latency, the load balancer's own 5xx share, and for
+ * CANARY and LINEAR tasks failing their health checks) and, where ECS documents
+ * it (ROLLING, BLUE_GREEN), by the circuit breaker. With a progressive {@link ApiDeployment} a release runs
  * blue/green between two target groups, is checked on a test listener first, and
  * each target group has its own alarms.
  */
@@ -177,7 +185,7 @@ export class ApiService extends Construct {
   public readonly service: ecs.FargateService;
   /** The task definition. */
   public readonly taskDefinition: ecs.FargateTaskDefinition;
-  /** Alarm on the 5xx share of requests; rolls back deployments. */
+  /** Alarm on the 5xx share of the (first) target group's requests; rolls back deployments. */
   public readonly errorRateAlarm: cloudwatch.Alarm;
   /** Alarm on the p99 target response time; rolls back deployments. */
   public readonly latencyAlarm: cloudwatch.Alarm;
@@ -217,13 +225,7 @@ export class ApiService extends Construct {
       deletionProtection: props.deletionProtection ?? false,
     });
     this.loadBalancer.logAccessLogs(props.accessLogBucket, 'alb');
-    const listener = this.loadBalancer.addListener('Http', {
-      port: 80,
-      open: false,
-      // Progressive: production traffic goes through a listener rule (ECS shifts its weights), so
-      // the default action only answers what no rule matches (nothing: the rule matches every path).
-      defaultAction: progressive ? elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'no route' }) : undefined,
-    });
+    const listener = this.loadBalancer.addListener('Http', { port: 80, open: false });
 
     const memoryMiB = props.memoryMiB ?? 512;
     this.taskDefinition = fargateTaskDefinition(this, props.cpu ?? 256, memoryMiB);
@@ -245,12 +247,30 @@ export class ApiService extends Construct {
       // No desiredCount: autoscaling owns the task count, and a fixed value
       // would reset it on every deploy.
       ...SAFE_DEPLOYMENT,
+      // The circuit breaker only where ECS documents it: "can only be used for services using the
+      // rolling update (ECS) deployment type" (ECS API reference, DeploymentCircuitBreaker,
+      // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html), and
+      // "Both methods only support rolling update deployment and blue/green deployment types"
+      // (ECS developer guide, "Amazon ECS deployment failure detection",
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-failure-detection.html).
+      // CANARY and LINEAR rely instead on the deployment alarms, which the canary guide lists
+      // ("CloudWatch alarms for automatic rollback", "Required resources for Amazon ECS canary
+      // deployments"): one of them fires on green tasks that fail their health checks.
+      circuitBreaker: circuitBreakerDocumented(deployment.strategy) ? SAFE_DEPLOYMENT.circuitBreaker : undefined,
       availabilityZoneRebalancing: ecs.AvailabilityZoneRebalancing.ENABLED,
       deploymentStrategy: deployment.strategy,
       bakeTime: deployment.bakeTime,
       canaryConfiguration: deployment.strategy === ecs.DeploymentStrategy.CANARY ? deployment.trafficShift : undefined,
       linearConfiguration: deployment.strategy === ecs.DeploymentStrategy.LINEAR ? deployment.trafficShift : undefined,
     });
+
+    if (!circuitBreakerDocumented(deployment.strategy)) {
+      // aws-cdk-lib warns of any service without a circuit breaker; here it is left out on purpose.
+      Annotations.of(this.service).acknowledgeWarning(
+        '@aws-cdk/aws-ecs:shouldUseCircuitBreaker',
+        `ECS documents the circuit breaker for ROLLING and BLUE_GREEN only, not ${deployment.strategy}: green tasks that fail their health checks roll back through the unhealthy-tasks deployment alarms instead`,
+      );
+    }
 
     const targetGroupProps: elbv2.ApplicationTargetGroupProps = {
       vpc,
@@ -285,6 +305,14 @@ export class ApiService extends Construct {
           { targetGroup: this.alternateTargetGroup!, weight: 0 },
         ]);
       const everyPath = [elbv2.ListenerCondition.pathPatterns(['/*'])];
+      // Every action of both listeners forwards: ECS does not support blue/green, linear or canary
+      // deployments on listeners that mix forward and non-forward actions such as a fixed response
+      // (ECS developer guide, "Application Load Balancer resources for blue/green, linear, and canary
+      // deployments", Limitations,
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html).
+      // The default actions answer nothing in practice (the rules match every path); they forward
+      // to the first group; ECS is given the rules, not the listeners.
+      listener.addAction('Default', { action: elbv2.ListenerAction.forward([this.targetGroup]) });
       // ECS's "production listener rule"; its id avoids the word "Production", which the
       // guardrail's parity check reads as the stage name.
       const productionRule = new elbv2.ApplicationListenerRule(this, 'UserTrafficRule', { listener, priority: 1, conditions: everyPath, action: forward() });
@@ -296,7 +324,7 @@ export class ApiService extends Construct {
         port: testPort,
         protocol: elbv2.ApplicationProtocol.HTTP,
         open: false,
-        defaultAction: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'no route' }),
+        defaultAction: elbv2.ListenerAction.forward([this.targetGroup]),
       });
       const testRule = new elbv2.ApplicationListenerRule(this, 'TestRule', { listener: this.testListener, priority: 1, conditions: everyPath, action: forward() });
 
@@ -347,7 +375,14 @@ export class ApiService extends Construct {
     scaling.scaleOnRequestCount('Requests', { requestsPerTarget, targetGroup: this.targetGroup });
 
     const alarmPrefix = `${Stack.of(this).stackName}-${id}`;
-    const thresholds = { rollback5xxPercent: props.rollback5xxPercent ?? 5, rollbackP99Latency: props.rollbackP99Latency ?? Duration.millis(1500) };
+    const thresholds: AlarmThresholds = {
+      rollback5xxPercent: props.rollback5xxPercent ?? 5,
+      rollbackP99Latency: props.rollbackP99Latency ?? Duration.millis(1500),
+      minRequests: props.rollbackMinRequests ?? 20,
+    };
+    if (!Number.isInteger(thresholds.minRequests) || thresholds.minRequests < 1) {
+      throw new Error(`ApiService: rollbackMinRequests must be a positive integer, got ${thresholds.minRequests}`);
+    }
     const [errorRateAlarm, latencyAlarm] = this.trafficAlarms('', this.targetGroup, alarmPrefix, thresholds);
     this.errorRateAlarm = errorRateAlarm;
     this.latencyAlarm = latencyAlarm;
@@ -359,6 +394,21 @@ export class ApiService extends Construct {
       // Each group's own share: a 10 % canary's errors are not diluted by the other 90 %.
       this.deploymentAlarms.push(...this.trafficAlarms('Alternate', this.alternateTargetGroup, `${alarmPrefix}-alternate`, thresholds));
     }
+    // The load balancer's own 5xx (502/503/504: a task that crashes or hangs, no healthy target)
+    // are published per load balancer only, with no TargetGroup dimension (Elastic Load Balancing
+    // guide, "CloudWatch metrics for your Application Load Balancer",
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+    // their share is of all the load balancer's requests, never of one group's, so one stray 502
+    // while a canary serves 10 % is not a 50 % share of the canary.
+    this.deploymentAlarms.push(this.loadBalancerErrorAlarm(alarmPrefix, thresholds));
+    if (progressive) {
+      // No circuit breaker on CANARY or LINEAR (above): green tasks that fail their health checks
+      // roll the deployment back through this alarm of each group instead (BLUE_GREEN has both).
+      this.deploymentAlarms.push(
+        this.unhealthyTasksAlarm('', this.targetGroup, alarmPrefix),
+        this.unhealthyTasksAlarm('Alternate', this.alternateTargetGroup!, `${alarmPrefix}-alternate`),
+      );
+    }
 
     // Named explicitly: the service refers to its deployment alarms by name.
     this.service.enableDeploymentAlarms(this.deploymentAlarmNames, { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM });
@@ -368,23 +418,19 @@ export class ApiService extends Construct {
     this.node.addValidation({ validate: () => (progressive ? this.progressiveDeliveryProblems() : []) });
   }
 
-  /** The 5xx share and p99 latency of one target group's requests, as deployment alarms. */
-  private trafficAlarms(
-    idPrefix: string,
-    targetGroup: elbv2.ApplicationTargetGroup,
-    namePrefix: string,
-    thresholds: { rollback5xxPercent: number; rollbackP99Latency: Duration },
-  ): [cloudwatch.Alarm, cloudwatch.Alarm] {
+  /**
+   * The 5xx share and p99 latency of one target group's requests, as deployment alarms. The share
+   * is the group's own: its targets' 5xx (HTTPCode_Target_5XX_Count per TargetGroup) over its
+   * requests, and only in minutes with at least `minRequests` of them.
+   */
+  private trafficAlarms(idPrefix: string, targetGroup: elbv2.ApplicationTargetGroup, namePrefix: string, thresholds: AlarmThresholds): [cloudwatch.Alarm, cloudwatch.Alarm] {
     const period = Duration.minutes(1);
-    // The load balancer's own 5xx (502/503/504: a task that crashes or hangs) have no target group
-    // dimension: they count against each group's share, erring toward rolling back.
     const errorRate = new cloudwatch.MathExpression({
       label: '5xx share of requests (%)',
-      expression: 'IF(requests > 0, 100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests, 0)',
+      expression: `IF(FILL(requests, 0) >= ${thresholds.minRequests}, 100 * FILL(target5xx, 0) / requests, 0)`,
       usingMetrics: {
         requests: targetGroup.metrics.requestCount({ period }),
         target5xx: targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period }),
-        elb5xx: this.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period }),
       },
       period,
     });
@@ -409,6 +455,47 @@ export class ApiService extends Construct {
     return [errorRateAlarm, latencyAlarm];
   }
 
+  /** The load balancer's own 5xx share of all its requests (minutes with at least `minRequests`). */
+  private loadBalancerErrorAlarm(namePrefix: string, thresholds: AlarmThresholds): cloudwatch.Alarm {
+    const period = Duration.minutes(1);
+    const name = `${namePrefix}-elb-5xx-rate`;
+    this.deploymentAlarmNames.push(name);
+    return new cloudwatch.MathExpression({
+      label: 'load balancer 5xx share of requests (%)',
+      expression: `IF(FILL(requests, 0) >= ${thresholds.minRequests}, 100 * FILL(elb5xx, 0) / requests, 0)`,
+      usingMetrics: {
+        requests: this.loadBalancer.metrics.requestCount({ period }),
+        elb5xx: this.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period }),
+      },
+      period,
+    }).createAlarm(this, 'LoadBalancerErrorRateAlarm', {
+      alarmName: name,
+      alarmDescription: 'API load balancer 5xx (502/503/504) share of all requests too high: rolls back a deployment in progress',
+      threshold: thresholds.rollback5xxPercent,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /**
+   * Tasks of one target group failing their health checks (UnHealthyHostCount, Maximum) in 3
+   * minutes running: well past the two 10 s checks a starting task needs to become healthy.
+   */
+  private unhealthyTasksAlarm(idPrefix: string, targetGroup: elbv2.ApplicationTargetGroup, namePrefix: string): cloudwatch.Alarm {
+    const name = `${namePrefix}-unhealthy-tasks`;
+    this.deploymentAlarmNames.push(name);
+    return targetGroup.metrics.unhealthyHostCount({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, `${idPrefix}UnhealthyTasksAlarm`, {
+      alarmName: name,
+      alarmDescription: `API tasks failing their health checks${idPrefix ? ' (alternate target group)' : ''}: rolls back a deployment in progress`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
   /**
    * What the synthesized service of a progressive deployment must hold, read from the rendered
    * resource (escape hatches included): rollback alarms on both target groups, the release-check
@@ -427,6 +514,18 @@ export class ApiService extends Construct {
       strategy: this.deploymentStrategy,
     });
   }
+}
+
+/** What the deployment alarms compare against. */
+interface AlarmThresholds {
+  readonly rollback5xxPercent: number;
+  readonly rollbackP99Latency: Duration;
+  readonly minRequests: number;
+}
+
+/** The strategies for which ECS documents the deployment circuit breaker (see the service above). */
+export function circuitBreakerDocumented(strategy: ecs.DeploymentStrategy): boolean {
+  return strategy === ecs.DeploymentStrategy.ROLLING || strategy === ecs.DeploymentStrategy.BLUE_GREEN;
 }
 
 /** The parts of an AWS::ECS::Service's properties the progressive-delivery check reads. */

@@ -1,3 +1,4 @@
+import { Aws, Fn } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -9,8 +10,11 @@ export interface EdgeWebAclProps {
   readonly rateLimitPer5Minutes: number;
   /** Prefix of the CloudWatch metric names of the ACL and its rules. */
   readonly metricPrefix: string;
-  /** Name of the request log group; WAF requires the prefix `aws-waf-logs-`. */
-  readonly logGroupName: string;
+  /**
+   * Start of the request log group's name (WAF requires the prefix `aws-waf-logs-`); the group's
+   * name is this, a dash and the id of the stack's creation (see {@link EdgeWebAcl.logGroup}).
+   */
+  readonly logGroupNamePrefix: string;
   /** How long request logs are kept. */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -29,7 +33,12 @@ export interface EdgeWebAclProps {
 export class EdgeWebAcl extends Construct {
   /** The web ACL. */
   public readonly webAcl: wafv2.CfnWebACL;
-  /** The request log group. */
+  /**
+   * The request log group. It is retained when its stack is deleted (the logs outlive the stack),
+   * so its name ends with the unique id of the stack's creation (the last part of AWS::StackId):
+   * a stack created again, after a failed first create left ROLLBACK_COMPLETE and was deleted,
+   * creates a group of a new name instead of failing on the retained one ("already exists").
+   */
   public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: EdgeWebAclProps) {
@@ -72,12 +81,14 @@ export class EdgeWebAcl extends Construct {
       ],
     });
 
-    if (!props.logGroupName.startsWith('aws-waf-logs-')) {
-      throw new Error(`EdgeWebAcl: the log group name must start with "aws-waf-logs-", got "${props.logGroupName}"`);
+    if (!props.logGroupNamePrefix.startsWith('aws-waf-logs-')) {
+      throw new Error(`EdgeWebAcl: the log group name must start with "aws-waf-logs-", got "${props.logGroupNamePrefix}"`);
     }
     // https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
+    // AWS::StackId is arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>.
+    const creationId = Fn.select(2, Fn.split('/', Aws.STACK_ID));
     this.logGroup = new logs.LogGroup(this, 'RequestLogs', {
-      logGroupName: props.logGroupName,
+      logGroupName: `${props.logGroupNamePrefix}-${creationId}`,
       retention: props.logRetention,
       encryptionKey: props.logEncryptionKey,
     });

@@ -97,7 +97,9 @@ export class TestTrafficHook extends Construct {
       vpcSubnets: props.subnets,
       securityGroups: [this.securityGroup],
       allowPublicSubnet: false,
-      // ECS waits for the answer; 50 searches and a 30 s version budget fit well within this.
+      // ECS waits for the answer. 50 searches and a 30 s version budget fit well within this; when
+      // they do not (requests hanging up to 10 s each), the handler stops its checks 10 s before
+      // the timeout and still answers FAILED with a verdict (VERDICT_MARGIN_MS).
       timeout: Duration.minutes(3),
       memorySize: 256,
       environment: {

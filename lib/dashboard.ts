@@ -38,6 +38,10 @@ export class TiersDashboard extends Construct {
         period,
         statistic: metricName === 'Requests' ? 'Sum' : 'Average',
       });
+    // A progressive release moves production traffic to the other target group and leaves it
+    // there: the API's graphs show both groups, or they would go blank after the first release.
+    const groups = [{ label: 'group 1', group: api.targetGroup }];
+    if (api.alternateTargetGroup) groups.push({ label: 'group 2', group: api.alternateTargetGroup });
     const services = [
       { name: TIER_IDS.api, service: api.service },
       { name: TIER_IDS.worker, service: worker.service },
@@ -54,18 +58,21 @@ export class TiersDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             title: `${TIER_IDS.api}: latency p50 / p99 (s)`,
-            left: ['p50', 'p99'].map((statistic) => api.targetGroup.metrics.targetResponseTime({ period, statistic, label: statistic })),
+            left: groups.flatMap(({ label, group }) => ['p50', 'p99'].map((statistic) => group.metrics.targetResponseTime({ period, statistic, label: `${label} ${statistic}` }))),
             width: 8,
           }),
           new cloudwatch.GraphWidget({
-            title: `${TIER_IDS.api}: 5xx`,
+            title: `${TIER_IDS.api}: requests and 5xx`,
             left: [
-              api.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, label: 'target 5xx' }),
+              ...groups.flatMap(({ label, group }) => [
+                group.metrics.requestCount({ period, label: `${label} requests` }),
+                group.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period, label: `${label} target 5xx` }),
+              ]),
               api.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { period, label: 'load balancer 5xx' }),
             ],
             width: 8,
           }),
-          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [api.errorRateAlarm, api.latencyAlarm, worker.oldestMessageAlarm, worker.deadLetterAlarm], width: 8 }),
+          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...api.deploymentAlarms, worker.oldestMessageAlarm, worker.deadLetterAlarm], width: 8 }),
         ],
         [
           new cloudwatch.GraphWidget({

@@ -3,6 +3,7 @@ import { CfnOutput, Duration, Stack, StackProps, Stage, StageProps } from 'aws-c
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from '../constructs/access-log-bucket';
@@ -126,7 +127,7 @@ export class DataProductStage extends Stage {
     const webAcl = new EdgeWebAcl(this.edgeWafStack, `${TIER_IDS.edge}-waf`, {
       rateLimitPer5Minutes: settings.edge.rateLimitPer5Minutes,
       metricPrefix: `${label}-${TIER_IDS.edge}`,
-      logGroupName: `aws-waf-logs-${label}`,
+      logGroupNamePrefix: `aws-waf-logs-${label}`,
       logRetention: retention,
       logEncryptionKey: edgeLogKey.key,
     });
@@ -232,6 +233,10 @@ export class DataProductStage extends Stage {
         OIDC_AUDIENCE: settings.auth.oidcAudience,
       },
     });
+    // Tasks start as soon as a service is created: the first ones pull their image (ECR, S3), write
+    // logs and reach SQS through the VPC endpoints, so the services wait for every endpoint.
+    const endpoints = network.vpc.node.children.filter((child) => child instanceof ec2.InterfaceVpcEndpoint || child instanceof ec2.GatewayVpcEndpoint);
+    for (const service of [api.service, worker.service]) service.node.addDependency(...endpoints);
     worker.queue.grantSendMessages(api.taskDefinition.taskRole);
     jobStore.grantSubmit(api.taskDefinition.taskRole);
     data.grantReadSnapshots(api.taskDefinition.taskRole);

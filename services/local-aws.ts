@@ -39,6 +39,10 @@ export async function startLocalAws(ports: LocalAwsPorts = {}): Promise<LocalAws
   const dynamo: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(ports.dynamodb ?? 0, '127.0.0.1', resolve));
   const directory = mkdtempSync(join(tmpdir(), 'br-fagq2-s3-'));
+  // The bucket's files go with the process however it ends (an uncaught error, process.exit in a
+  // signal handler), not only through stop(): 'exit' handlers run on every exit but SIGKILL's.
+  const removeDirectory = () => rmSync(directory, { recursive: true, force: true });
+  process.once('exit', removeDirectory);
   const s3rver = new S3rver({ port: ports.s3 ?? 0, address: '127.0.0.1', silent: true, directory });
   const s3Address = await s3rver.run();
 
@@ -88,7 +92,8 @@ export async function startLocalAws(ports: LocalAwsPorts = {}): Promise<LocalAws
       await sqs.stop();
       await new Promise((resolve) => dynamo.close(resolve));
       await s3rver.close();
-      rmSync(directory, { recursive: true, force: true });
+      process.removeListener('exit', removeDirectory);
+      removeDirectory();
     },
   };
 }

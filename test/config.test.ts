@@ -205,7 +205,7 @@ describe('configuration', () => {
         cwd: REPO_ROOT,
         encoding: 'utf8',
         // As the CDK CLI runs the app: the context as JSON, -c overrides included.
-        env: { PATH: process.env.PATH, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), 'production.api.maxTask': '40' }) },
+        env: { PATH: process.env.PATH, TMPDIR: tmpdir(), CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), 'production.api.maxTask': '40' }) },
       });
       expect(run.status).toBe(1);
       expect(run.stderr).toBe(

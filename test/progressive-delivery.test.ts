@@ -2,14 +2,15 @@
 // second target group and the test listener, the deployment alarms of each target group, the
 // release-check hook, and the misconfigurations that fail the synth.
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiService, type ApiDeployment, progressiveDeliveryProblems } from '../constructs/api-service';
 import { loadConfig } from '../lib/config';
-import { buildStages, cdkJsonContext, stageTemplates, tiersTemplates } from './support/app';
+import { defineApp } from '../lib/app';
+import { buildStages, cdkJsonContext, newApp, stageTemplates, tiersTemplates } from './support/app';
 
 let production: Template;
 let staging: Template;
@@ -46,18 +47,45 @@ describe('API deployment per stage', () => {
     });
   });
 
-  it('keeps the circuit breaker on the API and the worker on a rolling deployment with it', () => {
-    expect(apiService(production).Properties.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
+  it('sets the circuit breaker only where ECS documents it: not on the canary API, on the rolling worker', () => {
+    // "can only be used for services using the rolling update (ECS) deployment type" (ECS API
+    // reference, DeploymentCircuitBreaker); rolling and blue/green ("Amazon ECS deployment failure
+    // detection"). The canary's green tasks that fail health checks roll back by an alarm instead.
+    for (const template of [production, staging]) {
+      expect(apiService(template).Properties.DeploymentConfiguration.DeploymentCircuitBreaker).toBeUndefined();
+    }
     const worker = workerService(production).Properties;
     expect(worker.DeploymentConfiguration.Strategy ?? 'ROLLING').toBe('ROLLING');
     expect(worker.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
     expect(worker.DeploymentConfiguration.LifecycleHooks).toBeUndefined();
   });
 
+  it('says why the canary has no circuit breaker, so the synth warns of nothing', () => {
+    const { staging: s, production: p } = buildStages();
+    for (const stage of [s, p]) Annotations.fromStack(stage.tiersStack).hasNoWarning('*', Match.anyValue());
+  });
+
+  it('rolls back a canary whose green tasks fail their health checks, by an alarm on each target group', () => {
+    for (const [group, name] of [[/HttpTasksGroup/, 'unhealthy-tasks'], [/HttpAlternateTasksGroup/, 'alternate-unhealthy-tasks']] as const) {
+      const targetGroup = logicalIdOf(production, 'AWS::ElasticLoadBalancingV2::TargetGroup', group);
+      production.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `Production-Tiers-api-id6pe9zboa-${name}`,
+        MetricName: 'UnHealthyHostCount',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        Dimensions: Match.arrayWith([{ Name: 'TargetGroup', Value: { 'Fn::GetAtt': [targetGroup, 'TargetGroupFullName'] } }]),
+      });
+      expect(apiService(production).Properties.DeploymentConfiguration.Alarms.AlarmNames).toContain(`Production-Tiers-api-id6pe9zboa-${name}`);
+    }
+  });
+
   it.each([
     ['LINEAR', { Strategy: 'LINEAR', LinearConfiguration: { StepPercent: 20, StepBakeTimeInMinutes: 3 }, BakeTimeInMinutes: 10 }],
     ['BLUE_GREEN', { Strategy: 'BLUE_GREEN', BakeTimeInMinutes: 10 }],
-    ['ROLLING', { MinimumHealthyPercent: 100, MaximumPercent: 200 }],
+    ['ROLLING', { MinimumHealthyPercent: 100, MaximumPercent: 200, DeploymentCircuitBreaker: { Enable: true, Rollback: true } }],
   ])('follows configuration: %s', (strategy, expected) => {
     // Both stages: the strategy and the traffic step must be the same in both (enforcement/allowances.json).
     const stages = buildStages({
@@ -69,7 +97,11 @@ describe('API deployment per stage', () => {
     });
     const service = apiService(stageTemplates(stages.production).tiers).Properties;
     expect(service.DeploymentConfiguration).toMatchObject(expected);
-    if (strategy === 'BLUE_GREEN') expect(service.DeploymentConfiguration.CanaryConfiguration).toBeUndefined();
+    if (strategy === 'BLUE_GREEN') {
+      expect(service.DeploymentConfiguration.CanaryConfiguration).toBeUndefined();
+      expect(service.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
+    }
+    if (strategy === 'LINEAR') expect(service.DeploymentConfiguration.DeploymentCircuitBreaker).toBeUndefined();
     if (strategy === 'ROLLING') {
       expect(service.DeploymentConfiguration.Strategy ?? 'ROLLING').toBe('ROLLING');
       expect(service.DeploymentConfiguration.BakeTimeInMinutes).toBeUndefined();
@@ -105,7 +137,30 @@ describe('two target groups, a production rule and a test listener', () => {
       const weights = rule.Properties.Actions[0].ForwardConfig.TargetGroups.map((g: { Weight: number }) => g.Weight);
       expect(weights).toEqual([100, 0]);
     }
-    production.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, DefaultActions: [Match.objectLike({ Type: 'fixed-response' })] });
+  });
+
+  it('gives both listeners forward actions only (ECS does not support listeners that mix forward and non-forward actions)', () => {
+    const first = logicalIdOf(production, 'AWS::ElasticLoadBalancingV2::TargetGroup', /HttpTasksGroup/);
+    const listeners = Object.values(production.findResources('AWS::ElasticLoadBalancingV2::Listener'));
+    expect(listeners.map((l) => l.Properties.Port).sort()).toEqual([80, 9080]);
+    for (const listener of listeners) {
+      expect(listener.Properties.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: { Ref: first } }]);
+    }
+    const actions = Object.values(production.findResources('AWS::ElasticLoadBalancingV2::ListenerRule')).flatMap((r) => r.Properties.Actions);
+    expect(actions.map((a: { Type: string }) => a.Type)).toEqual(['forward', 'forward']);
+  });
+
+  it('leaves the listeners and their rules unchanged by a release, so a release never resets the weights ECS moved (aws/aws-cdk#36649)', () => {
+    const app = newApp({ sandbox: 'true' });
+    const other = stageTemplates(defineApp(app, 'release-other').production).tiers;
+    const routing = (t: Template) => ({
+      ...t.findResources('AWS::ElasticLoadBalancingV2::Listener'),
+      ...t.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
+      ...t.findResources('AWS::ElasticLoadBalancingV2::TargetGroup'),
+    });
+    // The release did change the stack (the hook's expected version), just not the routing.
+    expect(JSON.stringify(other.findResources('AWS::Lambda::Function'))).toContain('release-other');
+    expect(routing(other)).toEqual(routing(production));
   });
 
   it('opens the test listener (9080) to the VPC only, never to CloudFront', () => {
@@ -124,7 +179,7 @@ describe('two target groups, a production rule and a test listener', () => {
 });
 
 describe('rollback by traffic: deployment alarms per target group', () => {
-  const names = ['5xx-rate', 'p99-latency', 'alternate-5xx-rate', 'alternate-p99-latency'];
+  const names = ['5xx-rate', 'p99-latency', 'alternate-5xx-rate', 'alternate-p99-latency', 'elb-5xx-rate', 'unhealthy-tasks', 'alternate-unhealthy-tasks'];
 
   it('rolls back on the 5xx share and the p99 latency of each target group', () => {
     for (const [template, stage] of [[production, 'Production'], [staging, 'Staging']] as const) {
@@ -142,12 +197,30 @@ describe('rollback by traffic: deployment alarms per target group', () => {
     const requests = alarm.Properties.Metrics.find((m: { Id: string }) => m.Id === 'requests');
     expect(JSON.stringify(requests.MetricStat.Metric.Dimensions)).toContain(alternate);
     expect(alarm.Properties.Threshold).toBe(5);
+    // The group's own 5xx over its own requests, counted only in minutes of at least 20 requests;
+    // the load balancer's 5xx (no TargetGroup dimension) are not part of a group's share.
+    const expression = alarm.Properties.Metrics.find((m: { Expression?: string }) => m.Expression).Expression;
+    expect(expression).toBe('IF(FILL(requests, 0) >= 20, 100 * FILL(target5xx, 0) / requests, 0)');
+    const target5xx = alarm.Properties.Metrics.find((m: { Id: string }) => m.Id === 'target5xx');
+    expect(target5xx.MetricStat.Metric.MetricName).toBe('HTTPCode_Target_5XX_Count');
+    expect(JSON.stringify(target5xx.MetricStat.Metric.Dimensions)).toContain(alternate);
+    expect(JSON.stringify(alarm.Properties.Metrics)).not.toContain('HTTPCode_ELB_5XX_Count');
     production.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'Production-Tiers-api-id6pe9zboa-alternate-p99-latency',
       ExtendedStatistic: 'p99',
       Threshold: 1.5,
       Dimensions: Match.arrayWith([Match.objectLike({ Name: 'TargetGroup', Value: { 'Fn::GetAtt': [alternate, 'TargetGroupFullName'] } })]),
     });
+  });
+
+  it("weighs the load balancer's own 5xx against all its requests, in one alarm, so a stray 502 during a 10 % canary is not a canary failure", () => {
+    const alarm = Object.values(production.findResources('AWS::CloudWatch::Alarm')).find((a) => a.Properties.AlarmName === 'Production-Tiers-api-id6pe9zboa-elb-5xx-rate')!;
+    const metric = (id: string) => alarm.Properties.Metrics.find((m: { Id: string }) => m.Id === id).MetricStat.Metric;
+    expect(metric('elb5xx').MetricName).toBe('HTTPCode_ELB_5XX_Count');
+    expect(metric('requests').MetricName).toBe('RequestCount');
+    for (const id of ['elb5xx', 'requests']) expect(metric(id).Dimensions.map((d: { Name: string }) => d.Name)).toEqual(['LoadBalancer']);
+    expect(alarm.Properties.Metrics.find((m: { Expression?: string }) => m.Expression).Expression).toBe('IF(FILL(requests, 0) >= 20, 100 * FILL(elb5xx, 0) / requests, 0)');
+    expect(alarm.Properties).toMatchObject({ Threshold: 5, EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
   });
 
   it('scales on the requests of both target groups (which one serves alternates by release)', () => {

@@ -67,7 +67,7 @@ function runBash(script: string, cwd: string): Promise<{ status: number | null; 
     const child = spawn('bash', ['-eo', 'pipefail', '-c', script], {
       cwd,
       // No AWS credentials or settings of the machine: offline means offline.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true', TMPDIR: tmpdir() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

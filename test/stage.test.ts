@@ -85,6 +85,52 @@ describe('the stage', () => {
     expect(body).toContain('p99');
   });
 
+  it("graphs both of the API's target groups, since a canary release leaves production traffic on the other one", () => {
+    const body = JSON.stringify(Object.values(production.tiers.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    const groups = Object.keys(production.tiers.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')).filter((id) => /apiid6pe9zboa/.test(id));
+    expect(groups).toHaveLength(2);
+    for (const group of groups) expect(body).toContain(`"${group}","TargetGroupFullName"`);
+    expect(body).toContain('group 2 p99');
+    expect(body).toContain('group 2 target 5xx');
+    // Every deployment alarm of the API is on the alarm widget.
+    for (const alarm of ['AlternateErrorRateAlarm', 'LoadBalancerErrorRateAlarm', 'AlternateUnhealthyTasksAlarm']) expect(body).toMatch(new RegExp(`"apiid6pe9zboa${alarm}[0-9A-F]{8}","Arn"`));
+  });
+
+  it('creates both services only after every VPC endpoint their first tasks need (images, logs, queue)', () => {
+    const endpoints = Object.keys(production.tiers.findResources('AWS::EC2::VPCEndpoint'));
+    expect(endpoints.length).toBeGreaterThanOrEqual(7);
+    const services = Object.values(production.tiers.findResources('AWS::ECS::Service'));
+    expect(services).toHaveLength(2);
+    for (const service of services) expect(service.DependsOn).toEqual(expect.arrayContaining(endpoints));
+  });
+
+  it("names the retained WAF log group after the stack's creation, so a stack created again does not collide with it", () => {
+    for (const [template, stage] of [[production.edgeWaf, 'production'], [staging.edgeWaf, 'staging']] as const) {
+      const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+      expect(groups).toHaveLength(1);
+      expect(groups[0].DeletionPolicy).toBe('Retain');
+      expect(groups[0].Properties.LogGroupName).toEqual({
+        'Fn::Join': ['', [`aws-waf-logs-br-fagq2-${stage}-`, { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]],
+      });
+    }
+  });
+
+  it('gives no retained resource a fixed name, so a stack deleted after a failed create can be created again', () => {
+    let retained = 0;
+    for (const stage of [production, staging]) {
+      for (const template of [stage.tiers, stage.edgeWaf]) {
+        for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, { DeletionPolicy?: string; Properties?: Record<string, unknown> }>)) {
+          if (!resource.DeletionPolicy || resource.DeletionPolicy === 'Delete') continue;
+          retained += 1;
+          for (const [key, value] of Object.entries(resource.Properties ?? {})) {
+            if (/Name$/.test(key)) expect(JSON.stringify(value), `${id}.${key}`).toContain('{"Ref":"AWS::StackId"}');
+          }
+        }
+      }
+    }
+    expect(retained).toBeGreaterThan(5);
+  });
+
   it('spans the configured availability zones with flow logs, and one NAT gateway as the route out of the API\'s subnets only', () => {
     // Per zone: an edge (public), an isolated workload and an egress subnet.
     staging.tiers.resourceCountIs('AWS::EC2::Subnet', 9);

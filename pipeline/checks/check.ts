@@ -34,14 +34,36 @@ export function describeError(error: unknown): string {
   return `${name}${error.message}${cause}`;
 }
 
-/** Runs the checks one after another (a check never disturbs another's measurement); a throw is a FAIL. */
-export async function runChecks(checks: readonly Check[], onStart: (name: string) => void = () => {}): Promise<CheckResult[]> {
+/**
+ * Runs the checks one after another (a check never disturbs another's measurement); a throw is a
+ * FAIL. With a `deadline`, a check still running when it fires is a FAIL (it is not awaited), and
+ * the checks after it FAIL without running: the caller always gets every result in time.
+ */
+export async function runChecks(
+  checks: readonly Check[],
+  onStart: (name: string) => void = () => {},
+  deadline?: AbortSignal,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  const expired = deadline
+    ? new Promise<Outcome>((resolve) => {
+        const done = () => resolve(fail('stopped: the deadline passed before this check finished'));
+        if (deadline.aborted) done();
+        else deadline.addEventListener('abort', done, { once: true });
+      })
+    : undefined;
   for (const check of checks) {
+    if (deadline?.aborted) {
+      results.push({ name: check.name, ...fail('not run: the deadline passed before this check started') });
+      continue;
+    }
     onStart(check.name);
     let outcome: Outcome;
     try {
-      outcome = await check.run();
+      const running = check.run();
+      outcome = expired ? await Promise.race([running, expired]) : await running;
+      // A check abandoned at the deadline may still fail later: nobody waits for it any more.
+      if (expired) running.catch(() => {});
     } catch (error) {
       outcome = fail(describeError(error));
     }

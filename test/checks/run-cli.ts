@@ -1,5 +1,6 @@
 // Runs the checks CLI as the pipeline does (`npm run checks` is `node pipeline/checks/cli.ts`), as a real process.
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../services/helpers';
 
@@ -15,7 +16,7 @@ export function runChecksCli(args: readonly string[], env: Record<string, string
   const child = spawn(process.execPath, [join('pipeline', 'checks', 'cli.ts'), ...args], {
     cwd: REPO_ROOT,
     // Only what is given: no AWS settings of the machine running the tests leak in.
-    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
+    env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

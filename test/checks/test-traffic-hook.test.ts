@@ -13,7 +13,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TestTrafficHook } from '../../constructs/test-traffic-hook';
-import { checkTestTraffic, configFromEnv, handler } from '../../pipeline/checks/test-traffic/handler';
+import { checkTestTraffic, configFromEnv, handler, VERDICT_MARGIN_MS } from '../../pipeline/checks/test-traffic/handler';
 import type { TestTrafficConfig } from '../../pipeline/checks/test-traffic/index';
 import { startApi, startSqsEmulator, stopAllServices, type SqsEmulator } from '../services/helpers';
 
@@ -25,7 +25,7 @@ const EVENT = {
 };
 
 /** What the proxy does to the requests it forwards. */
-type Fault = { readonly kind: 'none' } | { readonly kind: 'rewrite-search'; readonly q: string } | { readonly kind: 'delay'; readonly ms: number };
+type Fault = { readonly kind: 'none' } | { readonly kind: 'hang-search' } | { readonly kind: 'rewrite-search'; readonly q: string } | { readonly kind: 'delay'; readonly ms: number };
 
 let emulator: SqsEmulator;
 let proxy: Server;
@@ -39,6 +39,7 @@ beforeAll(async () => {
   proxy = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', baseUrl);
+      if (fault.kind === 'hang-search' && url.pathname === '/v1/search') return; // never answers
       if (fault.kind === 'rewrite-search' && url.pathname === '/v1/search') url.searchParams.set('q', fault.q);
       if (fault.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.kind === 'delay' ? fault.ms : 0));
       const answer = await fetch(url);
@@ -58,6 +59,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
+  proxy?.closeAllConnections();
   await new Promise((resolve) => proxy?.close(resolve));
   await stopAllServices();
   await emulator?.stop();
@@ -72,6 +74,9 @@ const config = (overrides: Partial<TestTrafficConfig> = {}): TestTrafficConfig =
   versionBudgetSeconds: 1,
   ...overrides,
 });
+
+/** Lambda's context, as far as the hook reads it: so much time left before the function's timeout. */
+const lambdaContext = (remainingMs: number) => ({ getRemainingTimeInMillis: () => remainingMs });
 
 const statuses = (results: { name: string; status: string }[]) => Object.fromEntries(results.map((r) => [r.name, r.status]));
 
@@ -113,14 +118,35 @@ describe('release checks on test traffic (lifecycle hook)', () => {
     expect(verdict.results.find((r) => r.name === 'latency')!.detail).toMatch(/^p95 \d+ ms > budget 100 ms/);
   });
 
+  it('answers FAILED with a verdict before the function times out when the green tasks stop answering', async () => {
+    // 50 sequential searches of up to 10 s each would outlast the function's 3 minutes; the hook
+    // stops its checks VERDICT_MARGIN_MS before the timeout Lambda reports, and still answers.
+    fault = { kind: 'hang-search' };
+    const saved = { ...process.env };
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    Object.assign(process.env, { TEST_URL: testUrl, EXPECTED_VERSION: RELEASE, LATENCY_BUDGET_MS: '5000', LATENCY_REQUESTS: '50', VERSION_BUDGET_SECONDS: '1' });
+    try {
+      expect(await handler(EVENT, lambdaContext(VERDICT_MARGIN_MS + 1_000))).toEqual({ hookStatus: 'FAILED' });
+      const checks = lines.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'release-check');
+      expect(Object.fromEntries(checks.map((c) => [c.name, c.status]))).toEqual({ health: 'PASS', version: 'PASS', search: 'FAIL', latency: 'FAIL' });
+      expect(checks.find((c) => c.name === 'search').detail).toMatch(/the deadline passed before this check finished/);
+      expect(checks.find((c) => c.name === 'latency').detail).toMatch(/not run: the deadline passed/);
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: 'release-check.verdict', hookStatus: 'FAILED', failed: ['search', 'latency'] });
+    } finally {
+      process.env = saved;
+      vi.restoreAllMocks();
+    }
+  });
+
   it('answers ECS with the hook status alone, configured from the function environment', async () => {
     const saved = { ...process.env };
     vi.spyOn(console, 'log').mockImplementation(() => {});
     Object.assign(process.env, { TEST_URL: `${testUrl}/`, EXPECTED_VERSION: RELEASE, LATENCY_BUDGET_MS: '5000', LATENCY_REQUESTS: '5', VERSION_BUDGET_SECONDS: '1' });
     try {
-      expect(await handler(EVENT)).toEqual({ hookStatus: 'SUCCEEDED' });
+      expect(await handler(EVENT, lambdaContext(60_000))).toEqual({ hookStatus: 'SUCCEEDED' });
       process.env.EXPECTED_VERSION = 'release-other';
-      expect(await handler(EVENT)).toEqual({ hookStatus: 'FAILED' });
+      expect(await handler(EVENT, lambdaContext(60_000))).toEqual({ hookStatus: 'FAILED' });
     } finally {
       process.env = saved;
       vi.restoreAllMocks();
@@ -154,9 +180,9 @@ describe('release checks on test traffic (lifecycle hook)', () => {
       expect(existsSync(staged), `${staged} not staged`).toBe(true);
       const bundle = (await import(staged)) as { handler: typeof handler };
       Object.assign(process.env, { TEST_URL: testUrl, EXPECTED_VERSION: RELEASE, LATENCY_REQUESTS: '5', VERSION_BUDGET_SECONDS: '1', LATENCY_BUDGET_MS: '5000' });
-      expect(await bundle.handler(EVENT)).toEqual({ hookStatus: 'SUCCEEDED' });
+      expect(await bundle.handler(EVENT, lambdaContext(60_000))).toEqual({ hookStatus: 'SUCCEEDED' });
       process.env.EXPECTED_VERSION = 'release-other';
-      expect(await bundle.handler(EVENT)).toEqual({ hookStatus: 'FAILED' });
+      expect(await bundle.handler(EVENT, lambdaContext(60_000))).toEqual({ hookStatus: 'FAILED' });
     } finally {
       process.env = saved;
       vi.restoreAllMocks();

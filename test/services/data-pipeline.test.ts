@@ -9,7 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { SearchIndex } from '../../services/api/src/search-index';
 import { JobStore } from '../../services/shared/job-store';
-import { readJobRecord, startApi, startLocalAws, startWorker, stopAllServices, waitFor, type LocalAws } from './helpers';
+import { readJobRecord, SAFETY_NET_MS, startApi, startLocalAws, startWorker, stopAllServices, waitFor, type LocalAws } from './helpers';
 
 const TOKEN = 'pipeline-test-token';
 let aws: LocalAws;
@@ -37,7 +37,7 @@ async function runPipeline(): Promise<string> {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
     body: JSON.stringify({ type: 'rebuild-dataset', payload: { reason: 'test' } }),
   });
-  await waitFor(async () => (await json<{ status: string }>(`${apiUrl}/v1/jobs/${id}`)).status === 'succeeded', 30_000, `rebuild ${id}`);
+  await waitFor(async () => (await json<{ status: string }>(`${apiUrl}/v1/jobs/${id}`)).status === 'succeeded', SAFETY_NET_MS, `rebuild ${id}`);
   return id;
 }
 
@@ -62,7 +62,7 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-describe('the data pipeline', () => {
+describe('the data pipeline', { timeout: SAFETY_NET_MS }, () => {
   it('serves a record added under raw/ through the edge after an on-demand run, and reports the snapshot it serves', async () => {
     const before = await json<Served>(`${apiUrl}/v1/dataset`);
     expect(before.snapshot).toBe('seed');
@@ -77,19 +77,19 @@ describe('the data pipeline', () => {
     const served = await waitFor(async () => {
       const now = await json<Served>(`${apiUrl}/v1/dataset`);
       return now.snapshot === jobId && now;
-    }, 30_000, 'the API to serve the new snapshot');
+    }, SAFETY_NET_MS, 'the API to serve the new snapshot');
     expect(served.records).toBe(before.records + 1);
     const found = await waitFor(async () => {
       const answer = await json<{ total: number; results: Array<{ id: string }> }>(search);
       return answer.total > 0 && answer;
-    }, 30_000, 'the edge to serve the record');
+    }, SAFETY_NET_MS, 'the edge to serve the record');
     expect(found.results.map((r) => r.id)).toEqual(['added-axolotl-1']);
   });
 
   it('keeps probe records out of every user query: they are found by their exact id only', async () => {
     await data.putJson(`${PROBE_PREFIX}probe7f3a9c.json`, [record('probe7f3a9c', 'rainfall probe record')]);
     const jobId = await runPipeline();
-    await waitFor(async () => (await json<Served>(`${apiUrl}/v1/dataset`)).snapshot === jobId, 30_000, 'the new snapshot');
+    await waitFor(async () => (await json<Served>(`${apiUrl}/v1/dataset`)).snapshot === jobId, SAFETY_NET_MS, 'the new snapshot');
 
     const byId = await json<{ results: Array<{ id: string }> }>(`${apiUrl}/v1/search?q=probe7f3a9c`);
     expect(byId.results.map((r) => r.id)).toEqual(['probe7f3a9c']);

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalAws, type LocalAws } from '../../services/local-aws';
 
@@ -18,14 +19,28 @@ export const startSqsEmulator = startLocalAws;
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
+/**
+ * The one clock of these helpers: a safety net, far beyond what a loaded machine needs. Waits end
+ * on what the process does (the awaited line, its exit) or on the state polled, never on a budget
+ * guessed from an idle machine: with other CPU-heavy work beside it, a 60 s wait for a worker's
+ * job once ran out while the worker was still working. Test files whose waits can be long give
+ * their tests this timeout too (vitest's default here is 120 s).
+ */
+export const SAFETY_NET_MS = 10 * 60_000;
+
 /** A parsed JSON log line (worker lines carry `event`, API lines pino's `msg`). */
 export type LogLine = Record<string, unknown> & { event?: string; msg?: string };
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly logs: readonly LogLine[];
-  /** Resolves with the first log line (already printed or to come) that matches. */
+  /**
+   * Resolves with the first log line (already printed or to come) that matches; rejects when the
+   * process exits without it (or, as a safety net only, after `timeoutMs`).
+   */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Every line the process printed on stderr (and stdout lines that are not JSON are in `logs`). */
+  stderrLines(): string[];
   /** Resolves with the exit code once the process has exited. */
   readonly exited: Promise<number | null>;
 }
@@ -48,7 +63,8 @@ export function spawnService(name: 'api' | 'worker', env: Record<string, string>
   const child = spawn(process.execPath, [entry.script ?? join('services', name, 'src', 'main.ts')], {
     cwd: entry.cwd ?? REPO_ROOT,
     // Only what the service needs: no AWS settings of the machine running the tests leak in.
-    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
+    // TMPDIR: the test run's own (test/support/global-setup.ts), which goes when the run ends.
+    env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -77,7 +93,7 @@ export function spawnService(name: 'api' | 'worker', env: Record<string, string>
     }),
   );
 
-  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 30_000) =>
+  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = SAFETY_NET_MS) =>
     new Promise<LogLine>((resolve, reject) => {
       const check = () => {
         const found = logs.find(match);
@@ -99,7 +115,8 @@ export function spawnService(name: 'api' | 'worker', env: Record<string, string>
       check();
     });
 
-  return { child, logs, waitForLog, exited };
+  const stderrLines = () => stderr.split('\n').filter((line) => line !== '');
+  return { child, logs, waitForLog, exited, stderrLines };
 }
 
 /** Kills every service process still running (for afterAll/afterEach, also after a failure). */
@@ -164,8 +181,11 @@ export async function receiveMessages(client: SQSClient, queueUrl: string): Prom
   return result.Messages ?? [];
 }
 
-/** Polls until `check` returns a truthy value. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+/**
+ * Polls until `check` returns a truthy value: the state it reads decides, not a budget (the
+ * timeout is the safety net only).
+ */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = SAFETY_NET_MS, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -1,19 +1,24 @@
 // `npm run local`, `npm run api` and `npm run worker` started as a user starts them (npm, in a
 // process group of their own) and stopped as a terminal stops them: Ctrl-C is SIGINT to the whole
 // group; `kill PID` is SIGTERM (or SIGINT) to npm alone.
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:net';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startSqsEmulator, type SqsEmulator } from './helpers';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
+import { leftovers } from '../support/leftovers';
+import { SAFETY_NET_MS, startSqsEmulator, waitFor, type SqsEmulator } from './helpers';
 import { freePort, killAllNpmRuns, npmRun, occupyPort, type NpmRun } from './npm-run';
 
 // The `npm run local` cases run one after another: run at once, five stacks of six processes each
 // on two cores left a process group alive past npm's exit. Whatever a failed one left goes at the end.
 afterAll(killAllNpmRuns);
 
+/** `npm run local` on free ports, with a TMPDIR of its own (`tmp`) to check it leaves nothing there. */
 async function startLocal(env: Record<string, string> = {}) {
   const ports = { PORT: String(await freePort()), LOCAL_SQS_PORT: String(await freePort()), LOCAL_EDGE_PORT: String(await freePort()) };
-  const run = npmRun('local', { ...ports, ...env });
-  return { run, ports, edgeUrl: `http://127.0.0.1:${ports.LOCAL_EDGE_PORT}` };
+  const tmp = mkdtempSync(join(inject('scratchDir'), 'local-tmp-'));
+  const run = npmRun('local', { ...ports, TMPDIR: tmp, ...env });
+  return { run, ports, tmp, edgeUrl: `http://127.0.0.1:${ports.LOCAL_EDGE_PORT}` };
 }
 
 function stackLines(text: string): string[] {
@@ -28,11 +33,12 @@ function jsonLines(run: NpmRun): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-describe('npm run local', () => {
+describe('npm run local', { timeout: SAFETY_NET_MS }, () => {
   it('runs the three tiers, and one Ctrl-C (SIGINT to the group) drains the job in flight and exits 0', async ({ expect }) => {
-    const { run, edgeUrl } = await startLocal();
+    const { run, edgeUrl, tmp } = await startLocal();
     await run.waitForOutput(/\[local\] Ctrl-C stops everything/);
     expect(run.output().stdout).toContain(`[local] edge (cache)   ${edgeUrl}`);
+    expect(leftovers(tmp)).toEqual([expect.stringMatching(/^br-fagq2-s3-/)]); // the emulated bucket, while it runs
 
     // Through the edge: a search is a miss, then a hit; the job goes through to the API and the worker.
     const first = await fetch(`${edgeUrl}/v1/search?q=rainfall`);
@@ -57,10 +63,36 @@ describe('npm run local', () => {
     // The worker found its DLQ through the queue's redrive policy (no DLQ_URL given).
     expect(logs.find((line) => line.event === 'worker.started')).toMatchObject({ dlqFrom: 'RedrivePolicy' });
     expect(run.output().stdout.match(/\[local\] SIGINT: stopping/g)).toHaveLength(1);
+    expect(leftovers(tmp)).toEqual([]);
+  });
+
+  it('stops everything, and leaves nothing, on SIGHUP to the group (the terminal closed)', async ({ expect }) => {
+    const { run, tmp } = await startLocal();
+    await run.waitForOutput(/\[local\] Ctrl-C stops everything/);
+
+    run.signalGroup('SIGHUP');
+
+    // npm itself dies of the SIGHUP at once; the run's own processes stop, then are gone.
+    await run.exited;
+    await waitFor(async () => !run.groupAlive(), undefined, 'the group to be gone');
+    expect(leftovers(tmp)).toEqual([]);
+  });
+
+  it('stops everything, and leaves nothing, when its output is closed (`| tee` killed by the same Ctrl-C, `| head`)', async ({ expect }) => {
+    const { run, tmp, edgeUrl } = await startLocal();
+    await run.waitForOutput(/\[local\] Ctrl-C stops everything/);
+
+    run.child.stdout!.destroy();
+    // The next line it writes (the API's request log) finds no reader.
+    await fetch(`${edgeUrl}/healthz`).catch(() => undefined);
+
+    expect(await run.exited).toBe(0);
+    expect(run.groupAlive()).toBe(false);
+    expect(leftovers(tmp)).toEqual([]);
   });
 
   it.for(['SIGTERM', 'SIGINT'] as const)('stops everything and exits 0 on %s to the npm process alone', async (signal, { expect }) => {
-    const { run } = await startLocal();
+    const { run, tmp } = await startLocal();
     await run.waitForOutput(/\[local\] Ctrl-C stops everything/);
 
     run.child.kill(signal);
@@ -68,6 +100,7 @@ describe('npm run local', () => {
     expect(await run.exited, `${run.output().stdout}\n${run.output().stderr}`).toBe(0);
     // Nothing of the run is left behind (npm forwarded the signal; the services were stopped).
     expect(run.groupAlive()).toBe(false);
+    expect(leftovers(tmp)).toEqual([]);
   });
 
   it.for([
@@ -94,7 +127,7 @@ describe('npm run local', () => {
   });
 });
 
-describe.concurrent('npm run api / npm run worker', () => {
+describe.concurrent('npm run api / npm run worker', { timeout: SAFETY_NET_MS }, () => {
   let emulator: SqsEmulator;
   beforeAll(async () => {
     emulator = await startSqsEmulator();

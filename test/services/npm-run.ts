@@ -1,14 +1,15 @@
 // Runs an npm script as a user's terminal does: npm in a process group of its own (the terminal's
 // foreground group), so a test can signal the whole group (Ctrl-C) or only npm (kill PID).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
-import { REPO_ROOT } from './helpers';
+import { REPO_ROOT, SAFETY_NET_MS } from './helpers';
 
 export interface NpmRun {
   readonly child: ChildProcess;
   /** stdout and stderr so far. */
   output(): { stdout: string; stderr: string };
-  /** Resolves once stdout has a line matching. */
+  /** Resolves once stdout has a line matching; rejects when npm exits first (or, as a safety net only, after `timeoutMs`). */
   waitForOutput(match: RegExp, timeoutMs?: number): Promise<string>;
   /** The exit code (or the signal that ended npm). */
   readonly exited: Promise<number | string>;
@@ -23,7 +24,7 @@ const started = new Set<NpmRun>();
 export function npmRun(script: string, env: Record<string, string>): NpmRun {
   const child = spawn('npm', ['run', script], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TMPDIR: tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, like a terminal job
   });
@@ -41,7 +42,7 @@ export function npmRun(script: string, env: Record<string, string>): NpmRun {
     child,
     exited,
     output: () => ({ stdout, stderr }),
-    waitForOutput: (match, timeoutMs = 60_000) =>
+    waitForOutput: (match, timeoutMs = SAFETY_NET_MS) =>
       new Promise((resolve, reject) => {
         const check = () => {
           const line = stdout.split('\n').find((text) => match.test(text));
@@ -68,12 +69,12 @@ export function npmRun(script: string, env: Record<string, string>): NpmRun {
       }
     },
   };
+  // Kept after npm exits: its group may outlive it (a service npm's signal did not reach).
   started.add(run);
-  void exited.then(() => started.delete(run));
   return run;
 }
 
-/** SIGKILLs every group a test left running (afterEach/afterAll). */
+/** SIGKILLs every group a test left running, npm gone or not (afterEach/afterAll). */
 export function killAllNpmRuns(): void {
   for (const run of started) if (run.groupAlive()) run.signalGroup('SIGKILL');
 }

@@ -14,6 +14,7 @@ import {
   startApi,
   startSqsEmulator,
   startWorker,
+  SAFETY_NET_MS,
   stopAllServices,
   waitFor,
   type SqsEmulator,
@@ -43,7 +44,8 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-describe.concurrent('worker', () => {
+// The work decides how long a test takes (a loaded machine is slower), not a clock: SAFETY_NET_MS.
+describe.concurrent('worker', { timeout: SAFETY_NET_MS }, () => {
   it('processes a job posted to the API and deletes its message', async ({ expect }) => {
     const queues = await freshQueues();
     const { baseUrl } = await startApi(emulator, { QUEUE_URL: queues.queueUrl });
@@ -67,12 +69,12 @@ describe.concurrent('worker', () => {
       const read = await fetch(`${baseUrl}/v1/jobs/${id}`);
       const body = (await read.json()) as { status?: string };
       return body.status === 'succeeded' && body;
-    }, 10_000, 'the job to be recorded succeeded');
+    }, SAFETY_NET_MS, 'the job to be recorded succeeded');
     expect(result).toEqual({ id, type: 'checksum', status: 'succeeded', result: { digest }, submittedAt: expect.any(String), updatedAt: expect.any(String) });
     await waitFor(async () => {
       const depth = await queueDepth(emulator.client, queues.queueUrl);
       return depth.visible === 0 && depth.inFlight === 0;
-    }, 30_000, 'the message to be deleted');
+    }, SAFETY_NET_MS, 'the message to be deleted');
   });
 
   it('loses nothing when killed with SIGKILL mid-job: another worker completes it after the visibility timeout', async ({ expect }) => {
@@ -86,9 +88,9 @@ describe.concurrent('worker', () => {
     expect(first.logs.some(isEvent('job.completed'))).toBe(false);
 
     const second = await startWorker(emulator, env);
-    const completed = await second.waitForLog(isEvent('job.completed', { jobId: 'killed-mid-job' }), 60_000);
+    const completed = await second.waitForLog(isEvent('job.completed', { jobId: 'killed-mid-job' }));
     expect(completed.receiveCount).toBeGreaterThanOrEqual(2);
-    await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, 30_000, 'the delete');
+    await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, SAFETY_NET_MS, 'the delete');
     expect(await queueDepth(emulator.client, queues.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
 
     // One succeeded record: the second attempt took the expired lease over.
@@ -100,7 +102,7 @@ describe.concurrent('worker', () => {
     await second.waitForLog(isEvent('job.duplicate', { jobId: 'killed-mid-job', status: 'succeeded' }));
     expect(second.logs.filter(isEvent('job.started', { jobId: 'killed-mid-job' }))).toHaveLength(1);
     expect(await readJobRecord(emulator, 'killed-mid-job')).toEqual(record);
-    await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, 30_000, 'the duplicate deleted');
+    await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, SAFETY_NET_MS, 'the duplicate deleted');
   });
 
   it('drains on SIGTERM: finishes the job in flight, takes no new one, exits 0', async ({ expect }) => {
@@ -138,12 +140,12 @@ describe.concurrent('worker', () => {
     const deadLettered = await waitFor(async () => {
       const depth = await queueDepth(emulator.client, queues.dlqUrl);
       return depth.visible === 3 && receiveMessages(emulator.client, queues.dlqUrl);
-    }, 30_000, 'three messages in the DLQ');
+    }, SAFETY_NET_MS, 'three messages in the DLQ');
     const reasons = Object.fromEntries(
       deadLettered.map((message) => [message.Body, message.MessageAttributes?.DeadLetterReason?.StringValue]),
     );
     expect(reasons).toEqual(Object.fromEntries(Object.entries(poison).map(([body, reason]) => [body, `malformed message: ${reason}`])));
-    await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, 30_000, 'the deletes');
+    await waitFor(async () => (await queueDepth(emulator.client, queues.queueUrl)).inFlight === 0, SAFETY_NET_MS, 'the deletes');
     expect(await queueDepth(emulator.client, queues.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
     expect(worker.logs.filter(isEvent('job.failed', { action: 'dead_letter' }))).toHaveLength(3);
     expect(worker.logs.some(isEvent('job.started'))).toBe(false);
@@ -163,7 +165,7 @@ describe.concurrent('worker', () => {
     const worker = await startWorker(emulator, workerEnv(queues, { JOB_TIMEOUT_SECONDS: '1', MAX_RECEIVE_COUNT: '2', RETRY_DELAY_MAX_SECONDS: '1' }));
     await sendMessage(emulator.client, queues.queueUrl, checksumJob('always-times-out', 10_000_000));
 
-    await waitFor(async () => (await queueDepth(emulator.client, queues.dlqUrl)).visible === 1, 60_000, 'the redrive to the DLQ');
+    await waitFor(async () => (await queueDepth(emulator.client, queues.dlqUrl)).visible === 1, SAFETY_NET_MS, 'the redrive to the DLQ');
     const failures = worker.logs.filter(isEvent('job.failed', { jobId: 'always-times-out' }));
     expect(failures.map((line) => [line.receiveCount, line.action, line.reason])).toEqual([
       [1, 'retry', 'timed out after 1 s'],
@@ -191,7 +193,7 @@ describe.concurrent('worker', () => {
       expect(requests).toEqual([]); // idle: no protection
       await sendMessage(emulator.client, queues.queueUrl, checksumJob('protected', 1));
       await worker.waitForLog(isEvent('job.completed', { jobId: 'protected' }));
-      await waitFor(async () => requests.length >= 2, 30_000, 'the release of the protection');
+      await waitFor(async () => requests.length >= 2, SAFETY_NET_MS, 'the release of the protection');
       expect(requests).toEqual([
         // JOB_TIMEOUT_SECONDS defaults to 300 s: 5 minutes + 1.
         { method: 'PUT', path: '/v4/task/task-protection/v1/state', body: { ProtectionEnabled: true, ExpiresInMinutes: 6 } },

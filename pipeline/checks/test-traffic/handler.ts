@@ -14,6 +14,18 @@ export interface LifecycleHookEvent {
   readonly executionDetails?: { readonly targetServiceRevisionArn?: string; readonly testTrafficWeights?: Record<string, number> };
 }
 
+/** What the hook needs of Lambda's context object. */
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * How long before the function's timeout the checks stop, so the verdict is logged and returned
+ * to ECS: 50 sequential searches of up to 10 s each (REQUEST_TIMEOUT_MS) could outlast the
+ * function's 3 minutes, and a timed-out invocation leaves no verdict line.
+ */
+export const VERDICT_MARGIN_MS = 10_000;
+
 export interface LifecycleHookResponse {
   readonly hookStatus: 'SUCCEEDED' | 'FAILED';
 }
@@ -45,8 +57,9 @@ export async function checkTestTraffic(
   event: LifecycleHookEvent,
   config: TestTrafficConfig,
   log: (line: string) => void = console.log,
+  deadline?: AbortSignal,
 ): Promise<LifecycleHookResponse & { readonly results: CheckResult[] }> {
-  const results = await runChecks(testTrafficChecks(config));
+  const results = await runChecks(testTrafficChecks(config), undefined, deadline);
   for (const result of results) log(JSON.stringify({ event: 'release-check', ...result }));
   const failed = results.filter((result) => result.status === 'FAIL');
   const hookStatus = failed.length === 0 ? 'SUCCEEDED' : 'FAILED';
@@ -64,7 +77,8 @@ export async function checkTestTraffic(
   return { hookStatus, results };
 }
 
-export async function handler(event: LifecycleHookEvent): Promise<LifecycleHookResponse> {
-  const { hookStatus } = await checkTestTraffic(event, configFromEnv(process.env));
+export async function handler(event: LifecycleHookEvent, context: LambdaContext): Promise<LifecycleHookResponse> {
+  const deadline = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - VERDICT_MARGIN_MS));
+  const { hookStatus } = await checkTestTraffic(event, configFromEnv(process.env), console.log, deadline);
   return { hookStatus };
 }

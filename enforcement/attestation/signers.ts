@@ -3,7 +3,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Signer, TrustedKey } from './dsse.ts';
-import { scalarFromJwk, signDigestP256 } from './ecdsa.ts';
+import { p256 } from '@noble/curves/nist.js';
 
 /**
  * Signs with an AWS KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY): `Sign` with
@@ -37,12 +37,13 @@ export class LocalSigner implements Signer {
   readonly keyId: string;
   /** SPKI PEM: what the hook's TRUSTED_KEYS and `verify-attestation --key` take. */
   readonly publicKeyPem: string;
-  private readonly scalar: bigint;
+  /** The raw 32-byte private scalar. */
+  private readonly secretKey: Uint8Array;
 
   constructor(keyId: string, privateKey: KeyObject) {
     if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('LocalSigner needs an EC P-256 private key');
     this.keyId = keyId;
-    this.scalar = scalarFromJwk(privateKey.export({ format: 'jwk' }).d!);
+    this.secretKey = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
     this.publicKeyPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
   }
 
@@ -56,7 +57,14 @@ export class LocalSigner implements Signer {
     return { keyid: this.keyId, publicKeyPem: this.publicKeyPem };
   }
 
+  /**
+   * Signs the digest itself, as KMS does with MessageType DIGEST. node:crypto cannot: crypto.sign
+   * always hashes its input (null means SHA-256 for EC keys), so the digest would be hashed twice.
+   * @noble/curves (audited) signs a digest as given (`prehash: false`), with RFC 6979 nonces, and
+   * returns the DER `ECDSA-Sig-Value` KMS returns (RFC 3279, section 2.2.3).
+   */
   async signDigest(digest: Buffer): Promise<Buffer> {
-    return signDigestP256(this.scalar, digest);
+    if (digest.length !== 32) throw new Error(`an ECDSA_SHA_256 digest is 32 bytes, not ${digest.length}`);
+    return Buffer.from(p256.sign(digest, this.secretKey, { prehash: false, format: 'der' }));
   }
 }

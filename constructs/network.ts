@@ -5,7 +5,7 @@ import { Construct, IDependable } from 'constructs';
 
 /** Properties of a {@link Network}. */
 export interface NetworkProps {
-  /** The availability zones to span (at least two); given explicitly so that synth needs no AWS lookup. */
+  /** The availability zones to span (two to {@link Network.ADDRESSED_ZONES}); given explicitly so that synth needs no AWS lookup. */
   readonly availabilityZones: string[];
   /** How long VPC flow logs are kept. */
   readonly flowLogRetention: logs.RetentionDays;
@@ -39,6 +39,17 @@ export interface NetworkProps {
  * traffic.
  */
 export class Network extends Construct {
+  /**
+   * The zones the address plan has room for, whatever the VPC spans: six, the most a region has
+   * (us-east-1's use1-az1 to use1-az6, "AWS Availability Zones",
+   * https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html).
+   * Each subnet group is laid out for this many zones (the unused ones reserved, ec2.Vpc's
+   * `reservedAzs`), so a subnet's range never depends on how many zones the stage spans: adding a
+   * zone moves no subnet (the egress subnets, after every zone's workload subnet, would otherwise
+   * shift onto the new zone's workload range), and stages with fewer zones have the same ranges.
+   */
+  public static readonly ADDRESSED_ZONES = 6;
+
   /** The VPC. */
   public readonly vpc: ec2.Vpc;
   /** The VPC's address range, literal (rule checkers cannot read the VPC's CidrBlock token). */
@@ -52,8 +63,9 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
-    if (props.availabilityZones.length < 2) {
-      throw new Error(`Network: expected at least two availability zones, got ${props.availabilityZones.length}`);
+    const zones = props.availabilityZones.length;
+    if (zones < 2 || zones > Network.ADDRESSED_ZONES) {
+      throw new Error(`Network: expected two to ${Network.ADDRESSED_ZONES} availability zones, got ${zones}`);
     }
 
     const natGateways = props.natGateways ?? 0;
@@ -67,7 +79,9 @@ export class Network extends Construct {
     this.cidr = cidr;
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(cidr),
-      availabilityZones: props.availabilityZones,
+      // A copy: ec2.Vpc appends its reserved zones to the array it is given.
+      availabilityZones: [...props.availabilityZones],
+      reservedAzs: Network.ADDRESSED_ZONES - zones,
       natGateways,
       natGatewaySubnets: { subnetGroupName: 'edge' },
       subnetConfiguration: [

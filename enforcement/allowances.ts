@@ -30,6 +30,11 @@ const landSchema = z
     path: propertyPath,
     /** The whole subtree at `path` may differ, shape included (a property present in one stage only). */
     subtree: z.boolean().default(false),
+    /**
+     * A logical-id pattern both values must match: the land holds a reference (`NatGatewayId/Ref`)
+     * that may name another resource in each stage, but only one of these.
+     */
+    refersTo: regex.optional(),
   })
   .strict()
   .refine((l) => (l.type === undefined) !== (l.output === undefined), { message: 'expected exactly one of type and output' });
@@ -49,6 +54,12 @@ const resourceSetSchema = z
     requires: z.record(z.string(), z.unknown()).optional(),
     /** Property paths (as in lands) that may hold anything. */
     free: z.array(propertyPath).default([]),
+    /**
+     * Paths from the resource's top (`Properties/SubnetId/Ref`, `DependsOn/*`) where it may name
+     * another resource than the one it is shaped like does, of a logical id matching the pattern
+     * (a zone's NAT gateway sits in its own zone's subnet).
+     */
+    refersTo: z.record(propertyPath, regex).default({}),
   })
   .strict();
 

@@ -169,7 +169,7 @@ const networkSchema = z
 const environmentSchema = z.object({
   account,
   region,
-  availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'expected an availability zone name, e.g. "eu-west-1a"')).min(2),
+  availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'expected an availability zone name, e.g. "eu-west-1a"')).min(2).max(6, 'at most six: the address plan has room for six zones (constructs/network.ts)'),
   cloudFrontPrefixListId: z.string().regex(/^pl-[0-9a-f]{8,17}$/, 'expected a managed prefix list id, e.g. "pl-4fa04526"'),
   logRetentionDays,
   api: apiSchema,

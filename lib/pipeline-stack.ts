@@ -9,7 +9,7 @@ import { grantMatchingUseConnection } from './connection-grants';
 import { DeliveryMetrics } from './delivery-metrics';
 import { ReleaseNotifications } from './release-notifications';
 import { scopeBuildStartsToOwnProjects } from './pipeline-hardening';
-import { CheckSteps, guardrailValidationStep } from './release-steps';
+import { CheckSteps, GUARDRAIL_REQUEST_DIR, guardrailValidationStep } from './release-steps';
 import { DataProductStage } from './stage';
 import { PROJECT } from './tiers';
 import { TOOLCHAIN } from './toolchain';
@@ -75,7 +75,15 @@ export class ReleasePipelineStack extends Stack {
       input: source,
       installCommands: ['npm ci', `pip3 install --quiet cfn-lint==${TOOLCHAIN.cfnLint}`],
       // Early feedback on every template; the validator in production runs its own compliance.
-      commands: ['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates', 'npm run compliance'],
+      commands: [
+        'npm run typecheck',
+        'npm test',
+        "npx cdk synth -q '**'",
+        'npm run lint:templates',
+        'npm run compliance',
+        // GuardrailValidation's program, packed with what it imports: that step needs no clone of the source.
+        `npm run --silent guardrail:bundle -- ${GUARDRAIL_REQUEST_DIR}`,
+      ],
       primaryOutputDirectory: 'cdk.out',
       // The commit being released: the API reports it at /v1/version.
       env: { RELEASE_VERSION: commitId },
@@ -110,7 +118,7 @@ export class ReleasePipelineStack extends Stack {
     // Guardrail: everything that must pass before production, in a stage of its
     // own. The Production stage rolls back; a rollback re-runs that stage's
     // actions, so nothing there may fail for reasons other than the release.
-    this.guardrailStep = guardrailValidationStep(this, source, synth, commitId, config);
+    this.guardrailStep = guardrailValidationStep(this, synth.addOutputDirectory(GUARDRAIL_REQUEST_DIR), synth, commitId, config);
     const preProduction: pipelines.Step[] = [
       this.guardrailStep,
       checks.healthChecks('StagingHealthChecks', this.staging, config.staging, false),

@@ -53,16 +53,22 @@ export const PIPELINE_EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionI
 /** Where the GuardrailValidation step finds the Synth step's assembly. */
 export const ASSEMBLY_INPUT_DIR = 'assembly';
 
+/** Where the Synth step packs GuardrailValidation's program (pipeline/guardrail/bundle.ts), an output of its own. */
+export const GUARDRAIL_REQUEST_DIR = 'guardrail-request';
+
 /**
  * The GuardrailValidation step: asks the production account's validator (a function the
  * enforcement deployed, not the commit) to validate and sign the release. The program that builds
  * the request (pipeline/guardrail/request.ts) is the commit's code, and that is fine: the
  * validator decides from what it reads itself. Its role has a fixed name, the one principal the
- * validator's resource policy admits, and may only invoke the validator.
+ * validator's resource policy admits, and may only invoke the validator. It takes no clone of the
+ * source (so its role holds no use of the source connection): `program` is the Synth step's
+ * bundle of the request program ({@link GUARDRAIL_REQUEST_DIR}), run by the bundle's own
+ * package.json with nothing to install.
  */
 export function guardrailValidationStep(
   scope: Construct,
-  source: pipelines.IFileSetProducer,
+  program: pipelines.IFileSetProducer,
   synth: pipelines.IFileSetProducer,
   commitId: string,
   config: AppConfig,
@@ -74,10 +80,9 @@ export function guardrailValidationStep(
     description: 'GuardrailValidation: invokes the production account\'s guardrail validator, nothing else',
   });
   return new pipelines.CodeBuildStep('GuardrailValidation', {
-    input: source,
+    input: program,
     additionalInputs: { [ASSEMBLY_INPUT_DIR]: synth },
     role,
-    installCommands: ['npm ci'],
     commands: [
       `npm run --silent guardrail -- --assembly ${ASSEMBLY_INPUT_DIR} --stage Production --release "$RELEASE_COMMIT" --execution "$PIPELINE_EXECUTION_ID" --validator "$VALIDATOR_ARN"`,
     ],

@@ -78,8 +78,11 @@ describe('configuration', () => {
     expect(errorAfter((c) => (c.staging.logRetentionDays = 10))).toMatch(/staging\.logRetentionDays: expected a CloudWatch Logs retention/);
   });
 
-  it('rejects fewer than two availability zones', () => {
+  it('rejects fewer than two availability zones, and more than the six the address plan has room for', () => {
     expect(errorAfter((c) => (c.staging.availabilityZones = ['eu-west-1a']))).toMatch(/staging\.availabilityZones/);
+    expect(errorAfter((c) => (c.staging.availabilityZones = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((z) => `us-east-1${z}`)))).toMatch(
+      /staging\.availabilityZones: at most six: the address plan has room for six zones/,
+    );
   });
 
   it('rejects a custom domain without its certificate', () => {

@@ -34,7 +34,8 @@ describe('the source connection', () => {
     const template = JSON.parse(readFileSync(path.join(sharedAssembly(), 'Pipeline.template.json'), 'utf8'));
     const legacy = policiesOnConnection(template, connectionArn, 'codestar-connections:UseConnection');
     const matching = policiesOnConnection(template, connectionArn, 'codeconnections:UseConnection');
-    // The Source action's role, Synth's and the four check steps' CodeBuild roles.
+    // The Source action's role, Synth's and the four check steps' CodeBuild roles. Not
+    // GuardrailValidation's: it runs the Synth step's bundle of its program, no clone of the source.
     expect(legacy.size).toBe(6);
     const missing = [...legacy.keys()].filter((roles) => !matching.has(roles));
     expect(missing).toEqual([]);

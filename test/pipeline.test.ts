@@ -13,6 +13,8 @@ interface Action {
   RunOrder?: number;
   ActionTypeId: { Provider: string };
   Configuration?: Record<string, unknown>;
+  InputArtifacts?: { Name: string }[];
+  OutputArtifacts?: { Name: string }[];
 }
 interface PipelineStage {
   Name: string;
@@ -82,8 +84,13 @@ describe('the release pipeline', () => {
   it('asks the production account\'s validator, as a role of fixed name that may only invoke it, with the Synth step\'s assembly, bound to the commit and execution', () => {
     const step = project(template, 'GuardrailValidation');
     const validator = validatorFunctionArn('333333333333', 'eu-west-1');
-    // CDK Pipelines links the Synth step's output (the assembly) in first.
-    expect(step.buildspec.phases.install.commands).toEqual([expect.stringContaining('ln -s -- "$CODEBUILD_SRC_DIR_Synth_Output" "assembly"'), 'npm ci']);
+    // CDK Pipelines links the Synth step's output (the assembly) in; nothing is installed: the
+    // primary input is the Synth step's bundle of the request program, not a clone of the source.
+    expect(step.buildspec.phases.install.commands).toEqual([expect.stringContaining('ln -s -- "$CODEBUILD_SRC_DIR_Synth_Output" "assembly"')]);
+    const validation = stages.find((s) => s.Name === 'Guardrail')!.Actions.find((a) => a.Name === 'GuardrailValidation')!;
+    const sourceArtifact = stages.find((s) => s.Name === 'Source')!.Actions[0]!.OutputArtifacts![0]!.Name;
+    expect(validation.InputArtifacts!.map((a) => a.Name)).not.toContain(sourceArtifact);
+    expect(validation.InputArtifacts).toHaveLength(2); // the bundle and the assembly
     expect(step.buildspec.phases.build.commands).toEqual([
       'npm run --silent guardrail -- --assembly assembly --stage Production --release "$RELEASE_COMMIT" --execution "$PIPELINE_EXECUTION_ID" --validator "$VALIDATOR_ARN"',
     ]);
@@ -117,8 +124,16 @@ describe('the release pipeline', () => {
   it('synthesizes, tests and lints in the build without any secret; the assembly is its output; no signing material anywhere in the pipeline', () => {
     const synth = project(template, 'Synth');
     expect(synth.buildspec.phases.install.commands).toEqual(['npm ci', 'pip3 install --quiet cfn-lint==1.51.0']);
-    expect(synth.buildspec.phases.build.commands).toEqual(['npm run typecheck', 'npm test', "npx cdk synth -q '**'", 'npm run lint:templates', 'npm run compliance']);
-    expect(synth.buildspec.artifacts['base-directory']).toBe('cdk.out');
+    expect(synth.buildspec.phases.build.commands).toEqual([
+      'npm run typecheck',
+      'npm test',
+      "npx cdk synth -q '**'",
+      'npm run lint:templates',
+      'npm run compliance',
+      'npm run --silent guardrail:bundle -- guardrail-request',
+    ]);
+    // Two outputs: the assembly, and GuardrailValidation's program.
+    expect(Object.values<{ 'base-directory': string }>(synth.buildspec.artifacts['secondary-artifacts']).map((a) => a['base-directory']).sort()).toEqual(['cdk.out', 'guardrail-request']);
     expect(synth.buildspec.cache).toEqual({ paths: ['/root/.npm/**/*'] });
     expect((synth.environment.EnvironmentVariables ?? []).filter((v: { Type: string }) => v.Type !== 'PLAINTEXT')).toEqual([]);
     const build = stages.find((s) => s.Name === 'Build')!.Actions;

@@ -4,6 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TIER_IDS } from '../lib/tiers';
 import { buildStages, shippedConfig, stageTemplates } from './support/app';
+import type { DataProductStage } from '../lib/stage';
 
 let staging: ReturnType<typeof stageTemplates>;
 let production: ReturnType<typeof stageTemplates>;
@@ -164,6 +165,20 @@ describe('the stage', () => {
     expect(new Set(routed)).toEqual(new Set(nats));
   });
 
+  it('lays subnets out for six zones, so that no subnet\'s range depends on how many zones the stage spans', () => {
+    const { staging: two, production: three } = buildStages({ 'staging.availabilityZones': '["eu-west-1a","eu-west-1b"]' });
+    const ranges = (stage: DataProductStage) =>
+      new Map(Object.entries(stageTemplates(stage).tiers.findResources('AWS::EC2::Subnet')).map(([id, r]) => [id, r.Properties.CidrBlock as string]));
+    const [a, b] = [ranges(two), ranges(three)];
+    expect([a.size, b.size]).toEqual([6, 9]);
+    // Every subnet of the two-zone stage has the range of the three-zone stage's subnet of the same id
+    // (without the reserved zones the egress subnets would start after two workload subnets instead of three).
+    for (const [id, cidr] of a) expect(b.get(id), id).toBe(cidr);
+    expect([...b.values()].filter((cidr) => cidr.endsWith('/22'))).toEqual(['10.0.112.0/22', '10.0.116.0/22', '10.0.120.0/22']);
+    // ec2.Vpc appends its reserved zones to the list it gets: the stage's settings keep theirs.
+    expect(two.tiersStack.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
+  });
+
   it('gives the tasks VPC endpoints for everything they call', () => {
     const services = Object.values(staging.tiers.findResources('AWS::EC2::VPCEndpoint')).map((e) => JSON.stringify(e.Properties.ServiceName));
     // .ecs: task scale-in protection goes through the agent to the ECS API.
@@ -195,8 +210,8 @@ describe('the stage', () => {
       shared: readdirSync(path.join(assembly.directory, source.directory, 'shared')).sort(),
     }));
     expect(images.sort((a, b) => a.dockerFile.localeCompare(b.dockerFile))).toEqual([
-      { dockerFile: 'api/Dockerfile', entries: ['.dockerignore', 'api', 'shared'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
-      { dockerFile: 'worker/Dockerfile', entries: ['.dockerignore', 'shared', 'worker'], shared: ['dataset.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
+      { dockerFile: 'api/Dockerfile', entries: ['.dockerignore', 'api', 'shared'], shared: ['dataset.ts', 'job-schemas.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
+      { dockerFile: 'worker/Dockerfile', entries: ['.dockerignore', 'shared', 'worker'], shared: ['dataset.ts', 'job-schemas.ts', 'job-store.ts', 'jobs.ts', 'seed'] },
     ]);
   });
 });

@@ -162,7 +162,7 @@ function placeOf(d: RawDifference, resources: Record<Side, Record<string, Resour
 function acceptedBy(d: RawDifference, resources: Record<Side, Record<string, Resource>>, renamed: Renamed, allowances: Allowances): DifferSetting | undefined {
   const place = placeOf(d, resources, renamed);
   if (!place) return undefined;
-  return allowances.differ.find((setting) => setting.lands.some((land) => landAccepts(land, place, d.structural, false)));
+  return allowances.differ.find((setting) => setting.lands.some((land) => landAccepts(land, place, d, false)));
 }
 
 /**
@@ -171,13 +171,19 @@ function acceptedBy(d: RawDifference, resources: Record<Side, Record<string, Res
  * both stages). A value land takes leaf differences at exactly its path; a subtree land any
  * difference at or below it. `loosely` (for naming a reason) also takes a shape difference at a value land.
  */
-function landAccepts(land: Land, place: Place, structural: boolean, loosely: boolean): boolean {
+function landAccepts(land: Land, place: Place, d: RawDifference, loosely: boolean): boolean {
   if (place.kind === 'resource' ? land.type !== place.type : land.output !== place.name) return false;
   if (land.logicalId !== undefined && !fullMatch(land.logicalId, place.name)) return false;
   const wanted = land.path.split('/');
   if (land.subtree || loosely ? wanted.length > place.rest.length : wanted.length !== place.rest.length) return false;
-  if (structural && !land.subtree && !loosely) return false;
+  if (d.structural && !land.subtree && !loosely) return false;
+  if (land.refersTo !== undefined && !loosely && !namesOnly(land.refersTo, d)) return false;
   return wanted.every((segment, i) => segmentMatches(segment, place, i));
+}
+
+/** Whether both sides of a difference are logical ids matching `pattern` (a reference to one of those resources). */
+function namesOnly(pattern: string, d: RawDifference): boolean {
+  return [d.staging, d.production].every((value) => typeof value === 'string' && fullMatch(pattern, value));
 }
 
 function segmentMatches(wanted: string, place: Place, index: number): boolean {
@@ -205,10 +211,12 @@ function refusalReason(d: RawDifference, resources: Record<Side, Record<string, 
   const place = placeOf(d, resources, renamed);
   if (place) {
     // A setting that lands exactly there names the reason before one whose subtree holds it.
-    const lands = (s: { readonly lands: readonly Land[] }, subtree: boolean) => s.lands.some((land) => land.subtree === subtree && landAccepts(land, place, d.structural, true));
+    const lands = (s: { readonly lands: readonly Land[] }, subtree: boolean) => s.lands.some((land) => land.subtree === subtree && landAccepts(land, place, d, true));
     const same = allowances.same.find((s) => lands(s, false)) ?? allowances.same.find((s) => lands(s, true));
     if (same) return sameSettingMessage(same);
-    const valueOnly = allowances.differ.find((s) => s.lands.some((land) => landAccepts(land, place, d.structural, true)));
+    const referring = allowances.differ.find((s) => s.lands.some((land) => land.refersTo !== undefined && !d.structural && landAccepts(land, place, d, true)));
+    if (referring) return `${referring.key} may only name another ${referring.lands.find((land) => land.refersTo !== undefined)!.refersTo} here (enforcement/allowances.json)`;
+    const valueOnly = allowances.differ.find((s) => s.lands.some((land) => landAccepts(land, place, d, true)));
     if (valueOnly) return `${valueOnly.key} may differ here in value only, not in shape (enforcement/allowances.json)`;
   }
   const where = place?.type ? `${place.type} ${place.name}` : d.path.slice(0, 2).join('/');
@@ -273,7 +281,7 @@ function likeProblem(
   for (const candidateSide of ['staging', 'production'] as const) {
     for (const [otherId, other] of Object.entries(resources[candidateSide])) {
       if ((candidateSide === side && otherId === id) || other.Type !== set.type || !isAnchor(candidateSide, otherId)) continue;
-      const rules: WalkRules = { leavesEqual: leafRule(normalizers[candidateSide], normalizers[side]), accepts: (d) => isFree(set, d.path) };
+      const rules: WalkRules = { leavesEqual: leafRule(normalizers[candidateSide], normalizers[side]), accepts: (d) => isFree(set, d.path) || refersAsAllowed(set, d) };
       const found = walk(withoutMetadata(other), resource, rules);
       if (found.length === 0) return undefined;
       if (!nearest || found.length < nearest.length) nearest = found;
@@ -288,6 +296,16 @@ function isFree(set: ResourceSet, path: readonly (string | number)[]): boolean {
   return set.free.some((free) => {
     const wanted = free.split('/');
     return wanted.length <= rest.length && wanted.every((w, i) => w === '*' || w === rest[i]);
+  });
+}
+
+/** Whether a difference is a reference the set lets name another resource (both sides name one the pattern matches). */
+function refersAsAllowed(set: ResourceSet, d: RawDifference): boolean {
+  if (d.structural) return false;
+  const path = d.path.map(String);
+  return Object.entries(set.refersTo).some(([where, pattern]) => {
+    const wanted = where.split('/');
+    return wanted.length === path.length && wanted.every((w, i) => w === '*' || w === path[i]) && namesOnly(pattern, d);
   });
 }
 

@@ -79,6 +79,9 @@ describe('compareStages: what the allowances let differ passes', () => {
     ['an alarm e-mail per stage', { 'staging.alarms.email': 'staging-team@example.com', 'production.alarms.email': 'on-call@example.com' }],
     ['two availability zones in staging only', { 'staging.availabilityZones': '["eu-west-1a","eu-west-1b"]' }],
     ['two other zones in staging', { 'staging.availabilityZones': '["eu-west-1b","eu-west-1c"]' }],
+    ['a NAT gateway per zone in production only', { 'production.network.natGatewayPerAz': 'true' }],
+    ['a NAT gateway per zone in production, one NAT gateway and two zones in staging', { 'production.network.natGatewayPerAz': 'true', 'staging.availabilityZones': '["eu-west-1a","eu-west-1b"]' }],
+    ['a NAT gateway per zone in staging only, with two zones', { 'staging.network.natGatewayPerAz': 'true', 'staging.availabilityZones': '["eu-west-1a","eu-west-1b"]' }],
     ['no schedules in staging', { 'staging.worker.schedules': '[]' }],
     [
       'a production-only schedule',
@@ -231,6 +234,38 @@ describe('compareStages: what the allowances do not name fails, with their reaso
       t.Tiers.Resources.NetworkVpcworkloadSubnet1DefaultRoute0A1B2C3D = { ...route, Properties: { ...route.Properties, RouteTableId: { Ref: table } } };
     });
     expect(lines(result.differences)).toMatch(/NetworkVpcworkloadSubnet1DefaultRoute0A1B2C3D: .*no resource set of the allowances/);
+  });
+
+  it('refuses an egress route that leaves through anything but one of the VPC\'s NAT gateways (network.natGatewayPerAz)', () => {
+    const result = compareEdited((t) => {
+      const route = Object.entries<any>(t.Tiers.Resources).find(([id]) => /^NetworkVpcegressSubnet2DefaultRoute[0-9A-F]{8}$/.test(id))![1];
+      route.Properties.NatGatewayId = { Ref: Object.keys(t.Tiers.Resources).find((id) => /^NetworkVpcIGW/.test(id))! };
+    });
+    expect(result.differences).toEqual([
+      expect.objectContaining({
+        path: expect.stringMatching(/^Resources\/NetworkVpcegressSubnet2DefaultRoute[0-9A-F]{8}\/Properties\/NatGatewayId\/Ref$/),
+        production: expect.stringMatching(/^NetworkVpcIGW/),
+        why: expect.stringMatching(/^network\.natGatewayPerAz may only name another \^NetworkVpcedgeSubnet/),
+      }),
+    ]);
+  });
+
+  it('refuses a production-only NAT gateway outside the edge subnets, or one whose route leaves elsewhere', () => {
+    const result = compareEdited((t) => {
+      const resources = t.Tiers.Resources;
+      const [natId, nat] = Object.entries<any>(resources).find(([, r]) => r.Type === 'AWS::EC2::NatGateway')!;
+      const eip = Object.keys(resources).find((id) => /^NetworkVpcedgeSubnet1EIP/.test(id))!;
+      const workloadSubnet = Object.keys(resources).find((id) => /^NetworkVpcworkloadSubnet2Subnet[0-9A-F]{8}$/.test(id))!;
+      // A second gateway in a workload subnet: that subnet is no edge subnet.
+      resources.NetworkVpcedgeSubnet2NATGateway0A1B2C3D = { ...nat, Properties: { ...nat.Properties, SubnetId: { Ref: workloadSubnet }, AllocationId: { 'Fn::GetAtt': [eip, 'AllocationId'] } } };
+      // A second gateway of another kind (private NAT: no way out to the internet), in an edge subnet.
+      resources.NetworkVpcedgeSubnet3NATGateway0A1B2C3D = { ...nat, Properties: { ...nat.Properties, ConnectivityType: 'private' } };
+      expect(natId).toMatch(/^NetworkVpcedgeSubnet1NATGateway/);
+    });
+    expect(result.differences.map((d) => `${d.path}: ${d.why}`)).toEqual([
+      expect.stringMatching(/^Resources\/NetworkVpcedgeSubnet2NATGateway0A1B2C3D: a AWS::EC2::NatGateway in production only: network\.natGatewayPerAz: not shaped like any other AWS::EC2::NatGateway .*SubnetId\/Ref/),
+      expect.stringMatching(/^Resources\/NetworkVpcedgeSubnet3NATGateway0A1B2C3D: a AWS::EC2::NatGateway in production only: network\.natGatewayPerAz: not shaped like any other AWS::EC2::NatGateway .*ConnectivityType/),
+    ]);
   });
 
   it('refuses a subnet list that grew by anything but a zone\'s own subnet', () => {

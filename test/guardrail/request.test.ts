@@ -2,11 +2,13 @@
 // against a local stand-in of the Lambda Invoke API on 127.0.0.1 (the real SDK client, pointed
 // there by AWS_ENDPOINT_URL_LAMBDA).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleGuardrailRequest } from '../../pipeline/guardrail/bundle';
 import { buildRequest } from '../../pipeline/guardrail/request';
 import { listStacks } from '../../pipeline/cloud-assembly';
 import { REPO_ROOT, sharedAssembly } from '../support/app';
@@ -33,11 +35,13 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function run(args: string[]): Promise<{ code: number; out: string }> {
+/** The program from the repository, or (`cwd`) `npm run guardrail` in a folder of its own. */
+function run(args: string[], cwd?: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'node'), [join(REPO_ROOT, 'pipeline', 'guardrail', 'request.ts'), ...args], {
-      env: { ...process.env, AWS_ENDPOINT_URL_LAMBDA: endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' },
-    });
+    const env = { ...process.env, AWS_ENDPOINT_URL_LAMBDA: endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' };
+    const child = cwd
+      ? spawn('npm', ['run', '--silent', 'guardrail', '--', ...args], { cwd, env: { ...env, PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` } })
+      : spawn(join(REPO_ROOT, 'node_modules', '.bin', 'node'), [join(REPO_ROOT, 'pipeline', 'guardrail', 'request.ts'), ...args], { env });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
@@ -73,6 +77,21 @@ describe('the GuardrailValidation request', () => {
     const { code, out } = await run(args());
     expect(code).toBe(0);
     expect(out).toContain(`guardrail: PASSED (attestation releases/${COMMIT}/exec-1.dsse.json)`);
+  });
+
+  it('runs from the Synth step\'s bundle alone, as GuardrailValidation runs it: no source, nothing installed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guardrail-request-'));
+    try {
+      await bundleGuardrailRequest(dir);
+      expect(readdirSync(dir).sort()).toEqual(['package.json', 'request.mjs']);
+      answer = { status: 200, body: JSON.stringify({ passed: true, checks: [{ name: 'parity', status: 'PASS', detail: 'ok' }] }) };
+      const { code, out } = await run(args(), dir);
+      expect(out).toContain('guardrail: PASSED');
+      expect(code).toBe(0);
+      expect(Object.keys(JSON.parse(received.at(-1)!.body).templates).sort()).toEqual(['Production-EdgeWaf', 'Production-Tiers']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails closed on a function error, an answer of another shape, or a bad release id', async () => {

@@ -186,7 +186,7 @@ export interface OpsRun {
 export function runOps(args: readonly string[], env: Record<string, string>, options: { untilStdout?: RegExp } = {}): Promise<OpsRun> {
   const child = spawn(process.execPath, [join('pipeline', 'ops', 'cli.ts'), ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', OPS_POLL_MS: '50', ...env },
+    env: { PATH: process.env.PATH ?? '', OPS_POLL_MS: '50', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -199,9 +199,16 @@ export function runOps(args: readonly string[], env: Record<string, string>, opt
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      // Nothing hides Node's warnings (no NODE_NO_WARNINGS): one that appears fails the run here.
+      if (NODE_WARNING.test(stderr)) reject(new Error(`ops printed a Node warning: ${stderr}`));
+      else resolve({ code, stdout, stderr });
+    });
   });
 }
+
+/** How Node prints a process warning on stderr: `(node:1234) ExperimentalWarning: ...`. */
+export const NODE_WARNING = /\(node:\d+\) \w*Warning:/;
 
 export function opsEnv(aws: FakeAws, extra: Record<string, string> = {}): Record<string, string> {
   return { ...aws.endpoints, ...profiles(), OPS_PROFILE: 'stage', OPS_PIPELINE_PROFILE: 'pipeline', ...extra };

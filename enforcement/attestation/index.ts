@@ -13,6 +13,7 @@ export {
   type VerifiedEnvelope,
   verifyEnvelope,
 } from './dsse.ts';
+export { kmsArnRegion, trustedKeysFromKms } from './kms-keys.ts';
 export { KmsSigner, LocalSigner } from './signers.ts';
 export {
   AttestationError,

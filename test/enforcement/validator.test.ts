@@ -311,6 +311,22 @@ describe('hook management', () => {
     expect(detail(response, 'hook-management')).toContain('Off: a AWS::CloudFormation::LambdaHook resource');
   });
 
+  it("refuses a template declaring an alias of the guardrail's signing keys (the hooks trust keys by alias)", async () => {
+    const w = world();
+    w.request.templates['Production-Tiers'] = editTemplate(w.production.tiers, (t) => {
+      t.Resources.AttackerKey = { Type: 'AWS::KMS::Key', Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', KeyPolicy: {} } };
+      t.Resources.Moved = { Type: 'AWS::KMS::Alias', Properties: { AliasName: 'alias/br-fagq2-guardrail-signing-k1', TargetKeyId: { Ref: 'AttackerKey' } } };
+    });
+    const response = await validate(w.request, w.deps());
+    expectRefused(response, w.store);
+    expect(detail(response, 'hook-management')).toContain("Moved: an AWS::KMS::Alias named alias/br-fagq2-guardrail-signing-k1 (the guardrail's signing key aliases belong to the enforcement administrator)");
+    const alias = (name: unknown) => ({ Resources: { A: { Type: 'AWS::KMS::Alias', Properties: { AliasName: name, TargetKeyId: 'k' } } } });
+    expect(hookManagementProblems(alias('alias/br-fagq2-guardrail-signing-k9'))).toHaveLength(1);
+    expect(hookManagementProblems(alias('alias/br-fagq2-guardrail'))).toHaveLength(1);
+    expect(hookManagementProblems(alias({ 'Fn::Join': ['', ['alias/br-fagq2-', 'guardrail-signing-k1']] }))[0]).toContain('not a plain string');
+    expect(hookManagementProblems(alias('alias/Production-Tiers-data'))).toEqual([]);
+  });
+
   it('finds hook-management permissions in every form, and names of the enforcement', () => {
     const policy = (statement: object) => ({ Resources: { P: { Type: 'AWS::IAM::Policy', Properties: { PolicyDocument: { Statement: [{ Effect: 'Allow', Resource: '*', ...statement }] } } } } });
     expect(hookManagementProblems(policy({ Action: 'cloudformation:SetTypeConfiguration' }))).toEqual([expect.stringContaining('grants cloudformation:SetTypeConfiguration')]);

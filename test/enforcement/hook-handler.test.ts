@@ -257,7 +257,7 @@ describe("the hooks stacks' function environment", () => {
     expect(config.bucketRegion).toBe('eu-west-1');
     expect(config.region).toBe(stack.region);
     for (const name of HOOK_ENVIRONMENT) {
-      const without = { ...env };
+      const without: Record<string, string> = { ...env };
       delete without[name];
       expect(() => configFromEnv(without)).toThrow(new RegExp(`missing environment: ${name}$`));
     }

@@ -14,7 +14,7 @@ import { nagFindings } from '../../enforcement/compliance/nag';
 import { unapprovedAcknowledgements } from '../../pipeline/compliance/acknowledgements';
 import { checkNagFindings } from '../../pipeline/guardrail/nag';
 import { loadValidatorConfig, validatorAllowances } from '../../enforcement/validator/config';
-import { createHandler } from '../../enforcement/validator/handler';
+import { createHandler, handler } from '../../enforcement/validator/handler';
 import { hookManagementProblems } from '../../enforcement/validator/templates';
 import { attestationKey, releaseKey, validate, type ValidationResponse } from '../../enforcement/validator/validate';
 import { COMMIT, EXECUTION_ID, OTHER_COMMIT, editTemplate, localSigner, shippedAllowances, testConfig, verifyLocal, world } from './validator-support';
@@ -389,7 +389,6 @@ describe('the handler', () => {
       writeFileSync(file, JSON.stringify(testConfig({ keyId: 'arn:aws:kms:eu-west-1:333333333333:alias/br-fagq2-guardrail-signing-a' })));
       Object.assign(process.env, { VALIDATOR_CONFIG_FILE: file, ATTESTATION_BUCKET: 'br-fagq2-attestations-333333333333-eu-west-1' });
       delete process.env.SIGNING_KEY_ARN;
-      const { handler } = await import('../../enforcement/validator/handler');
       const w = world();
       const response = await handler(w.request, { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator' });
       expect(response).toEqual({ passed: false, checks: [{ name: 'configuration', status: 'FAIL', detail: expect.stringContaining('SIGNING_KEY_ARN is not a KMS key ARN') }] });

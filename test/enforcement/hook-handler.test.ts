@@ -6,7 +6,7 @@
 // the handler reads.
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +202,52 @@ describe('the hook handler', () => {
       expect(old.message).toContain(`signed by key ${key.keyId}, which is not trusted`);
     } finally {
       process.env.TRUSTED_KEY_ARNS = arns;
+    }
+  });
+
+  it('in us-east-1 (the EdgeWaf hook), reads the bucket in ATTESTATION_BUCKET_REGION and the keys in their own region, and matches the us-east-1 subject', async () => {
+    const saved = { ...process.env };
+    // A pass-through in front of s3rver that records the region each S3 request is signed for.
+    const s3Regions: string[] = [];
+    const s3Endpoint = process.env.AWS_ENDPOINT_URL_S3!;
+    const proxy = createServer((request, response) => {
+      s3Regions.push(/Credential=[^/]+\/\d+\/([^/]+)\/s3\//.exec(String(request.headers.authorization))?.[1] ?? '');
+      const upstream = httpRequest(`${s3Endpoint}${request.url}`, { method: request.method, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      request.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const edge = { account: ACCOUNT, region: 'us-east-1', stackName: 'Production-EdgeWaf' };
+      const body = '{"Resources":{"Acl":{"Type":"AWS::WAFv2::WebACL","Properties":{}}}}';
+      const statement = buildStatement({
+        templates: [{ ...edge, body }],
+        images: [],
+        release: { commit: 'd'.repeat(40), executionId: 'exec-43' },
+        verifierId: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator',
+        checks: [{ name: 'parity', status: 'PASS', detail: 'equal' }],
+        timeVerified: new Date(),
+      });
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: attestationKey(ACCOUNT, 'us-east-1', 'Production-EdgeWaf', createHash('sha256').update(body).digest('hex')), Body: serializeEnvelope(await signEnvelope(statement, key)) }));
+      Object.assign(process.env, {
+        AWS_REGION: 'us-east-1',
+        ATTESTATION_BUCKET_REGION: REGION,
+        AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        // Another list than the other tests': a cold start's read of the keys.
+        TRUSTED_KEY_ARNS: JSON.stringify([NEXT_ALIAS, ALIAS]),
+      });
+      kmsCalls.length = 0;
+      const response = await handler(changeSetEvent({ ...edge, payloadUrl: payloadUrl(changeSetPayload(body)) }), { invokedFunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:br-fagq2-guardrail-hook` });
+      expect(response.hookStatus, response.message).toBe('SUCCESS');
+      expect(new Set(s3Regions)).toEqual(new Set([REGION]));
+      expect(kmsCalls.map((c) => c.region)).toEqual([REGION, REGION]);
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
   });
 

@@ -13,6 +13,7 @@ export {
   type VerifiedEnvelope,
   verifyEnvelope,
 } from './dsse.ts';
+export { kmsArnRegion, trustedKeysFromKms } from './kms-keys.ts';
 export { KmsSigner, LocalSigner } from './signers.ts';
 export {
   AttestationError,
@@ -20,6 +21,8 @@ export {
   buildStatement,
   type Check,
   DEFAULT_VALIDITY_DAYS,
+  type FileInput,
+  fileSubjectName,
   GUARDRAIL_POLICY,
   GUARDRAIL_POLICY_URI,
   type ImageInput,

@@ -35,7 +35,7 @@ export class KmsSigner implements Signer {
 /** A P-256 key held in memory (node:crypto), for tests and local runs. */
 export class LocalSigner implements Signer {
   readonly keyId: string;
-  /** SPKI PEM: what the hook's TRUSTED_KEYS and `verify-attestation --key` take. */
+  /** SPKI PEM: what `verify-attestation --key` takes (the hook reads KMS's own with GetPublicKey). */
   readonly publicKeyPem: string;
   /** The raw 32-byte private scalar. */
   private readonly secretKey: Uint8Array;

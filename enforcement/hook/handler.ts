@@ -1,13 +1,17 @@
 // The Lambda function behind the enforcement stack's AWS::CloudFormation::LambdaHook: reads its
-// configuration from the environment, fetches the request's payload URL (time and size capped)
-// and the attestation bucket (S3, the SDK's default credentials), and answers what decide.ts
-// decides. A configuration it cannot read refuses every operation (fail closed).
-//   ATTESTATION_BUCKET  the bucket of attestations/, revoked/ and approved-deletes/
-//   TRUSTED_KEYS        JSON array of { keyid, publicKeyPem } (two during a rotation)
-//   PROTECTED_STACKS    JSON array of stack names whose delete is refused
-//   AWS_REGION          set by Lambda: the region the hook runs in
+// configuration from the environment, the trusted public keys from KMS at cold start, fetches the
+// request's payload URL (time and size capped) and the attestation bucket (S3, the SDK's default
+// credentials), and answers what decide.ts decides. A configuration it cannot read, or a key it
+// cannot trust, refuses every operation (fail closed).
+//   ATTESTATION_BUCKET         the bucket of attestations/ and revoked/
+//   ATTESTATION_BUCKET_REGION  the bucket's region (production's main region; the hooks of other regions read it too)
+//   TRUSTED_KEY_ARNS           JSON array of the signing keys' alias ARNs (two during a rotation):
+//                              kms:GetPublicKey on each, in the ARN's region; keyid = the key ARN KMS returns
+//   PROTECTED_STACKS           JSON array of stack names whose delete is refused
+//   AWS_REGION                 set by Lambda: the region the hook runs in
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { kmsArnRegion, trustedKeysFromKms } from '../attestation/kms-keys.ts';
 import { decide, type DecideDeps, type HookRequest, type HookResponse } from './decide.ts';
 
 /** The hook waits 30 s for the function (Hooks user guide): the reads stay well inside it. */
@@ -19,36 +23,48 @@ export const MAX_OBJECT_BYTES = 4 * 1024 * 1024;
 
 export interface HookConfig {
   readonly bucket: string;
-  readonly keys: DecideDeps['keys'];
+  readonly bucketRegion: string;
+  /** The KMS alias (or key) ARNs whose public keys the hook trusts. */
+  readonly keyArns: readonly string[];
   readonly protectedStacks: readonly string[];
   readonly region: string;
 }
 
 const ConfigSchema = z.object({
   ATTESTATION_BUCKET: z.string().min(3),
-  TRUSTED_KEYS: z.string(),
+  ATTESTATION_BUCKET_REGION: z.string().min(1),
+  TRUSTED_KEY_ARNS: z.string(),
   PROTECTED_STACKS: z.string(),
   AWS_REGION: z.string().min(1),
 });
-const KeysSchema = z.array(z.object({ keyid: z.string().min(1), publicKeyPem: z.string().includes('BEGIN PUBLIC KEY') })).min(1).max(4);
+/** Every environment variable configFromEnv reads (AWS_REGION is Lambda's own). */
+export const HOOK_ENVIRONMENT: readonly string[] = Object.keys(ConfigSchema.shape);
+const KeyArnsSchema = z.array(z.string().min(1)).min(1).max(4);
 const StacksSchema = z.array(z.string().min(1)).max(1000);
 
 /** Reads the configuration from `env`; throws with what is wrong. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HookConfig {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) throw new Error(`missing environment: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-  const json = (name: 'TRUSTED_KEYS' | 'PROTECTED_STACKS'): unknown => {
+  const json = (name: 'TRUSTED_KEY_ARNS' | 'PROTECTED_STACKS'): unknown => {
     try {
       return JSON.parse(parsed.data[name]);
     } catch {
       throw new Error(`${name} is not JSON`);
     }
   };
-  const keys = KeysSchema.safeParse(json('TRUSTED_KEYS'));
-  if (!keys.success) throw new Error('TRUSTED_KEYS is not a JSON array of 1 to 4 { keyid, publicKeyPem }');
+  const arns = KeyArnsSchema.safeParse(json('TRUSTED_KEY_ARNS'));
+  if (!arns.success) throw new Error('TRUSTED_KEY_ARNS is not a JSON array of 1 to 4 KMS key ARNs');
+  for (const arn of arns.data) kmsArnRegion(arn); // throws for a string that is no KMS ARN
   const stacks = StacksSchema.safeParse(json('PROTECTED_STACKS'));
   if (!stacks.success) throw new Error('PROTECTED_STACKS is not a JSON array of stack names');
-  return { bucket: parsed.data.ATTESTATION_BUCKET, keys: keys.data, protectedStacks: stacks.data, region: parsed.data.AWS_REGION };
+  return {
+    bucket: parsed.data.ATTESTATION_BUCKET,
+    bucketRegion: parsed.data.ATTESTATION_BUCKET_REGION,
+    keyArns: arns.data,
+    protectedStacks: stacks.data,
+    region: parsed.data.AWS_REGION,
+  };
 }
 
 /** GETs `url` and returns its body as text; refuses a non-2xx answer, a slow one and a large one. */
@@ -81,8 +97,22 @@ export async function readS3Object(client: S3Client, bucket: string, key: string
   }
 }
 
-// One client per endpoint setting (AWS_ENDPOINT_URL_S3 points tests at a local S3).
-let s3: { client: S3Client; endpoint: string | undefined } | undefined;
+// Made once per cold start (and again when a setting changes: tests point them at local endpoints).
+let s3: { client: S3Client; key: string } | undefined;
+let trusted: { keys: Promise<DecideDeps['keys']>; key: string } | undefined;
+
+/** The trusted keys, read from KMS once; a failed read is not kept, so the next invocation retries. */
+function trustedKeys(config: HookConfig): Promise<DecideDeps['keys']> {
+  const key = JSON.stringify([config.keyArns, process.env.AWS_ENDPOINT_URL_KMS]);
+  if (!trusted || trusted.key !== key) {
+    const keys = trustedKeysFromKms(config.keyArns);
+    trusted = { keys, key };
+    keys.catch(() => {
+      if (trusted?.keys === keys) trusted = undefined;
+    });
+  }
+  return trusted.keys;
+}
 
 /** The account of the function's own ARN (arn:aws:lambda:<region>:<account>:function:<name>). */
 function accountOf(context: unknown): string | undefined {
@@ -90,29 +120,42 @@ function accountOf(context: unknown): string | undefined {
   return typeof arn === 'string' ? /^arn:[^:]+:lambda:[^:]+:(\d{12}):/.exec(arn)?.[1] : undefined;
 }
 
+function refuseAll(event: HookRequest, why: string): HookResponse {
+  const token = (event as { clientRequestToken?: unknown } | undefined)?.clientRequestToken ?? event?.clientRequesttoken;
+  return {
+    hookStatus: 'FAILED',
+    errorCode: 'InternalFailure',
+    message: `guardrail hook: ${why}; every operation is refused until it is fixed`,
+    clientRequestToken: typeof token === 'string' ? token : '',
+  };
+}
+
 export async function handler(event: HookRequest, context?: unknown): Promise<HookResponse> {
   let config: HookConfig;
   try {
     config = configFromEnv();
   } catch (error) {
-    const token = (event as { clientRequestToken?: unknown } | undefined)?.clientRequestToken ?? event?.clientRequesttoken;
-    return {
-      hookStatus: 'FAILED',
-      errorCode: 'InternalFailure',
-      message: `guardrail hook: its configuration is unreadable (${(error as Error).message}); every operation is refused until it is fixed`,
-      clientRequestToken: typeof token === 'string' ? token : '',
-    };
+    return refuseAll(event, `its configuration is unreadable (${(error as Error).message})`);
   }
-  if (!s3 || s3.endpoint !== process.env.AWS_ENDPOINT_URL_S3) {
+  let keys: DecideDeps['keys'];
+  try {
+    keys = await trustedKeys(config);
+  } catch (error) {
+    const response = refuseAll(event, `it cannot read its trusted keys from KMS (${(error as Error).message})`);
+    console.log(JSON.stringify({ hookStatus: response.hookStatus, errorCode: response.errorCode, message: response.message }));
+    return response;
+  }
+  const s3Key = JSON.stringify([config.bucketRegion, process.env.AWS_ENDPOINT_URL_S3]);
+  if (!s3 || s3.key !== s3Key) {
     const { S3Client } = await import('@aws-sdk/client-s3');
-    s3 = { client: new S3Client({}), endpoint: process.env.AWS_ENDPOINT_URL_S3 };
+    s3 = { client: new S3Client({ region: config.bucketRegion }), key: s3Key };
   }
   const client = s3.client;
   const response = await decide(event, {
     readTemplatePayload: (url) => fetchPayload(url),
     readObject: (key) => readS3Object(client, config.bucket, key),
     now: () => new Date(),
-    keys: config.keys,
+    keys,
     protectedStacks: config.protectedStacks,
     region: config.region,
     account: accountOf(context),

@@ -133,6 +133,9 @@ export const HOOK_MANAGEMENT_TYPES = [
   'AWS::CloudFormation::StackSet',
 ];
 
+/** The prefix of the guardrail's signing key aliases (lib/enforcement-names.ts: signingKeyAlias), which the hooks trust. */
+export const GUARDRAIL_ALIAS_PREFIX = 'alias/br-fagq2-guardrail';
+
 /** CloudFormation actions that register, activate, configure or remove hooks and other extensions. */
 export const HOOK_MANAGEMENT_ACTIONS = [
   'cloudformation:ActivateType',
@@ -190,6 +193,12 @@ function policyDocuments(type: string, properties: Record<string, Json>): Json[]
 export function hookManagementProblems(template: Record<string, Json>): string[] {
   const problems: string[] = [];
   for (const [id, r] of resources(template)) {
+    if (r.Type === 'AWS::KMS::Alias') {
+      const name = r.Properties.AliasName;
+      // The hooks trust the signing keys by alias: an alias of that name, moved, moves the trust.
+      if (typeof name !== 'string') problems.push(`${id}: an AWS::KMS::Alias whose AliasName is not a plain string (${JSON.stringify(name)}); it could name a guardrail key alias`);
+      else if (name.startsWith(GUARDRAIL_ALIAS_PREFIX)) problems.push(`${id}: an AWS::KMS::Alias named ${name} (the guardrail's signing key aliases belong to the enforcement administrator)`);
+    }
     if (HOOK_MANAGEMENT_TYPES.includes(r.Type)) problems.push(`${id}: a ${r.Type} resource (hook and extension management belongs to the enforcement administrator)`);
     if (r.Type.startsWith('AWS::CloudFormation::') && /Hook/.test(r.Type) && !HOOK_MANAGEMENT_TYPES.includes(r.Type)) problems.push(`${id}: a ${r.Type} resource`);
     for (const arn of list(r.Properties.ManagedPolicyArns).map(arnText)) {

@@ -1,10 +1,11 @@
-// Whether a release's guardrail attestation is still valid, for `ops rollback`. Behind a small
-// interface: the guardrail (issue 19) writes DSSE envelopes to an S3 bucket of the production
-// account, `releases/<commit>/<executionId>.dsse.json`, whose payload is a base64 in-toto
-// Statement with `predicate.expiresAt`, and a `revoked/<commit>` object revokes a commit. This
-// reader checks the expiry and the revocation; the guardrail's own verifier (signature included)
-// replaces it through the same interface.
+// Whether a release's guardrail attestation is still valid, for `ops rollback`: the release's DSSE
+// envelope (`releases/<commit>/<executionId>.dsse.json` in the production account's attestation
+// bucket) verifies with a trusted signing key (enforcement/attestation's verifyEnvelope, the
+// keys read from KMS with GetPublicKey on the signing keys' aliases), names this release, has not
+// expired, and no `revoked/<commit>` object exists. The names are the enforcement's
+// (lib/enforcement-names.ts; test/ops checks they agree).
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { releaseKey, revokedKey, type TrustedKey, verifyEnvelope } from '../../enforcement/attestation/index.ts';
 
 export interface AttestationVerdict {
   readonly valid: boolean;
@@ -16,66 +17,59 @@ export interface AttestationVerifier {
   verify(commit: string, executionId: string, now: Date): Promise<AttestationVerdict>;
 }
 
-/** The S3 keys (issue 19). */
-export const releaseKey = (commit: string, executionId: string) => `releases/${commit}/${executionId}.dsse.json`;
-export const revokedKey = (commit: string) => `revoked/${commit}`;
-
-interface DsseEnvelope {
-  readonly payloadType?: string;
-  readonly payload?: string;
-  readonly signatures?: readonly unknown[];
+/** The attestation bucket of the production account (lib/enforcement-names.ts: attestationBucketName). */
+export function attestationBucketName(account: string, region: string): string {
+  return `br-fagq2-attestations-${account}-${region}`;
 }
 
-/** Parses a DSSE envelope's in-toto Statement and reads its expiry (pure: tested on its own). */
-export function statementExpiry(envelopeText: string): { expiresAt: Date } | { error: string } {
-  let envelope: DsseEnvelope;
-  try {
-    envelope = JSON.parse(envelopeText) as DsseEnvelope;
-  } catch {
-    return { error: 'the envelope is not JSON' };
-  }
-  if (typeof envelope.payload !== 'string') return { error: 'the envelope has no payload' };
-  let statement: { predicate?: { expiresAt?: unknown } };
-  try {
-    statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'));
-  } catch {
-    return { error: 'the payload is not a base64 JSON in-toto Statement' };
-  }
-  const expiresAt = statement.predicate?.expiresAt;
-  const date = typeof expiresAt === 'string' ? new Date(expiresAt) : undefined;
-  if (!date || Number.isNaN(date.getTime())) return { error: 'the statement has no predicate.expiresAt' };
-  return { expiresAt: date };
+/** The ARN of a signing key's alias (lib/enforcement-names.ts: signingKeyAlias), in production's region. */
+export function signingKeyAliasArn(account: string, region: string, name: string): string {
+  return `arn:aws:kms:${region}:${account}:alias/br-fagq2-guardrail-signing-${name}`;
 }
 
-export class S3AttestationReader implements AttestationVerifier {
+export class S3AttestationVerifier implements AttestationVerifier {
   private readonly s3: S3Client;
   private readonly bucket: string;
+  private readonly keys: () => Promise<readonly TrustedKey[]>;
 
-  constructor(s3: S3Client, bucket: string) {
+  /** @param keys the trusted public keys, read when a verification first needs them */
+  constructor(s3: S3Client, bucket: string, keys: () => Promise<readonly TrustedKey[]>) {
     this.s3 = s3;
     this.bucket = bucket;
+    this.keys = keys;
   }
 
   async verify(commit: string, executionId: string, now: Date): Promise<AttestationVerdict> {
-    const key = releaseKey(commit, executionId);
+    const key = releaseKey({ commit, executionId });
+    const where = `s3://${this.bucket}/${key}`;
     let text: string;
     try {
       const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       text = (await object.Body?.transformToString()) ?? '';
     } catch (error) {
-      if (isNotFound(error)) return { valid: false, reason: `no guardrail attestation s3://${this.bucket}/${key}` };
+      if (isNotFound(error)) return { valid: false, reason: `no guardrail attestation ${where}` };
       throw error;
     }
-    const expiry = statementExpiry(text);
-    if ('error' in expiry) return { valid: false, reason: `attestation s3://${this.bucket}/${key}: ${expiry.error}` };
-    if (expiry.expiresAt.getTime() <= now.getTime()) return { valid: false, reason: `its guardrail attestation expired at ${expiry.expiresAt.toISOString()}` };
+    const keys = await this.keys();
+    let statement;
     try {
-      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: revokedKey(commit) }));
-      return { valid: false, reason: `commit ${commit} is revoked (s3://${this.bucket}/${revokedKey(commit)})` };
+      ({ statement } = verifyEnvelope(text, [...keys]));
+    } catch (error) {
+      return { valid: false, reason: `attestation ${where} does not verify: ${(error as Error).message}` };
+    }
+    const { release, expiresAt } = statement.predicate;
+    if (release.commit !== commit || release.executionId !== executionId) {
+      return { valid: false, reason: `attestation ${where} attests release ${release.commit} (execution ${release.executionId}), not this one` };
+    }
+    if (Date.parse(expiresAt) <= now.getTime()) return { valid: false, reason: `its guardrail attestation expired at ${expiresAt}` };
+    const revoked = revokedKey(commit);
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: revoked }));
+      return { valid: false, reason: `commit ${commit} is revoked (s3://${this.bucket}/${revoked})` };
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    return { valid: true, reason: `attestation valid until ${expiry.expiresAt.toISOString()}, not revoked` };
+    return { valid: true, reason: `attestation valid until ${expiresAt}, signed by ${statement.predicate.verifier.id}, not revoked` };
   }
 }
 

@@ -3,13 +3,16 @@
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3AttestationReader } from './attestation.ts';
+import { trustedKeysFromKms } from '../../enforcement/attestation/index.ts';
+import { attestationBucketName, S3AttestationVerifier, signingKeyAliasArn } from './attestation.ts';
 import {
   clientConfig,
   OpsError,
   pipelineAccount,
   requireCredentials,
+  signingKeyNames,
   stackOutputs,
   stageAccount,
   stageName,
@@ -126,6 +129,7 @@ async function dispatch(command: Command, positionals: string[], values: Record<
       const { client } = await pipelineClient(values, io.env);
       const production = stageAccount('production', values.profile as string | undefined, io.env);
       let s3: S3Client | undefined;
+      const kms: KMSClient[] = [];
       try {
         return await rollback(
           {
@@ -136,8 +140,10 @@ async function dispatch(command: Command, positionals: string[], values: Record<
             attestations: async () => {
               s3 = new S3Client(clientConfig(production));
               await requireCredentials(production, s3);
-              const bucket = (values['attestation-bucket'] as string | undefined) ?? io.env.OPS_ATTESTATION_BUCKET ?? `br-fagq2-attestations-${production.account}`;
-              return new S3AttestationReader(s3, bucket);
+              const bucket = (values['attestation-bucket'] as string | undefined) ?? io.env.OPS_ATTESTATION_BUCKET ?? attestationBucketName(production.account, production.region);
+              // The guardrail's public keys, from KMS with the production profile (two during a rotation).
+              const aliases = signingKeyNames().map((name) => signingKeyAliasArn(production.account, production.region, name));
+              return new S3AttestationVerifier(s3, bucket, () => trustedKeysFromKms(aliases, (region) => kms[kms.push(new KMSClient({ ...clientConfig(production), region })) - 1]!));
             },
           },
           io,
@@ -145,6 +151,7 @@ async function dispatch(command: Command, positionals: string[], values: Record<
       } finally {
         client.destroy();
         s3?.destroy();
+        for (const client of kms) client.destroy();
       }
     }
   }

@@ -30,11 +30,22 @@ interface CdkContext {
   readonly pipeline: { readonly account: string; readonly region: string };
   readonly staging: { readonly account: string; readonly region: string };
   readonly production: { readonly account: string; readonly region: string };
+  readonly enforcement?: { readonly signingKeys?: readonly string[] };
 }
 
 function cdkContext(): CdkContext {
   const { context } = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: CdkContext };
   return context;
+}
+
+/**
+ * The guardrail's signing keys by configured name (cdk.json `enforcement.signingKeys`, two during
+ * a rotation): an attestation signed by any of them is trusted.
+ */
+export function signingKeyNames(): string[] {
+  const names = cdkContext().enforcement?.signingKeys ?? [];
+  if (names.length === 0) throw new OpsError('cdk.json names no enforcement.signingKeys: no guardrail key to verify attestations with');
+  return [...names];
 }
 
 /** The release pipeline's name and its stages (lib/pipeline-stack.ts: PROJECT, RELEASE_STAGES). */

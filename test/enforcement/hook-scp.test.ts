@@ -118,6 +118,27 @@ describe('enforcement/scp.json', () => {
     expect((await evaluate(VALIDATOR_ROLE, 'kms:Sign', key, 'eu-west-1', tagged)).result).toBe('Allowed');
   });
 
+  it("denies moving the guardrail's key aliases (the hooks trust keys by alias) to all but the administrator and the enforcement's own deployer", async () => {
+    const GRDENF_EXEC = `arn:aws:iam::${ACCOUNT}:role/cdk-grdenf-cfn-exec-role-${ACCOUNT}-eu-west-1`;
+    for (const name of ['br-fagq2-guardrail-signing-k1', 'br-fagq2-guardrail-signing-k2']) {
+      for (const region of ['eu-west-1', 'us-east-1']) {
+        const alias = `arn:aws:kms:${region}:${ACCOUNT}:alias/${name}`;
+        for (const action of ['kms:CreateAlias', 'kms:UpdateAlias', 'kms:DeleteAlias']) {
+          for (const principal of [EXEC, DEPLOY, VALIDATOR_ROLE]) expect(await evaluate(principal, action, alias, region)).toEqual({ result: 'ExplicitlyDenied', deniedBy: ['DenyGuardrailAliasChanges'] });
+          expect(await evaluate(ADMIN, action, alias, region)).toEqual({ result: 'Allowed', deniedBy: [] });
+          // CloudFormation creates and updates the aliases through the grdenf bootstrap's execution role when the administrator deploys the enforcement.
+          expect(await evaluate(GRDENF_EXEC, action, alias, region)).toEqual({ result: 'Allowed', deniedBy: [] });
+        }
+      }
+    }
+    // The stages' own aliases stay theirs.
+    expect(await evaluate(EXEC, 'kms:CreateAlias', `arn:aws:kms:eu-west-1:${ACCOUNT}:alias/Production-Tiers-data`)).toEqual({ result: 'Allowed', deniedBy: [] });
+    // And the aliases the SCP reserves are the ones the enforcement stack creates.
+    const main = JSON.parse(readFileSync(listStacks(sharedAssembly()).find((s) => s.artifactId === 'Enforcement')!.templateFile, 'utf8'));
+    const aliases = Object.values(main.Resources as Record<string, { Type: string; Properties: { AliasName: string } }>).filter((r) => r.Type === 'AWS::KMS::Alias').map((r) => r.Properties.AliasName);
+    expect(aliases).toEqual(['alias/br-fagq2-guardrail-signing-k1']);
+  });
+
   it("denies CloudFormation outside the regions production deploys to, which are the SCP's", async () => {
     const stack = `arn:aws:cloudformation:ap-southeast-2:${ACCOUNT}:stack/Anything/0a1b2c3d-0000-0000-0000-000000000000`;
     expect((await evaluate(DEPLOY, 'cloudformation:CreateStack', stack, 'ap-southeast-2')).deniedBy).toEqual(['DenyCloudFormationOutsideHookedRegions']);

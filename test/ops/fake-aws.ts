@@ -39,6 +39,8 @@ export interface FakeAwsState {
   objects: Record<string, string>;
   /** What PutMetricData received. */
   putMetricData: Json[];
+  /** KMS keys by the KeyId GetPublicKey is called with (an alias ARN): what it answers. */
+  kmsKeys: Record<string, { KeyId: string; PublicKey: string; KeySpec: string; KeyUsage: string }>;
 }
 
 export interface FakeAws {
@@ -73,6 +75,7 @@ export function emptyState(): FakeAwsState {
     rollbackExecutionId: 'ffffffff-0000-4000-8000-000000000009',
     objects: {},
     putMetricData: [],
+    kmsKeys: {},
   };
 }
 
@@ -90,11 +93,11 @@ export async function startFakeAws(): Promise<FakeAws> {
     try {
       if (typeof target === 'string') {
         const [prefix, operation] = target.split('.');
-        const services: Record<string, string> = { AmazonEC2ContainerServiceV20141113: 'ecs', AmazonSQS: 'sqs', GraniteServiceVersion20100801: 'cloudwatch', Logs_20140328: 'logs', CodePipeline_20150709: 'codepipeline' };
+        const services: Record<string, string> = { AmazonEC2ContainerServiceV20141113: 'ecs', AmazonSQS: 'sqs', GraniteServiceVersion20100801: 'cloudwatch', Logs_20140328: 'logs', CodePipeline_20150709: 'codepipeline', TrentService: 'kms' };
         const service = services[prefix];
         calls.push({ operation: `${service}:${operation}`, body });
         const input = JSON.parse(body || '{}') as Json;
-        const answerers: Record<string, (state: FakeAwsState, operation: string, input: Json) => Answer> = { ecs: answerEcs, sqs: answerSqs, cloudwatch: answerCloudWatch, logs: answerLogs, codepipeline: answerCodePipeline };
+        const answerers: Record<string, (state: FakeAwsState, operation: string, input: Json) => Answer> = { ecs: answerEcs, sqs: answerSqs, cloudwatch: answerCloudWatch, logs: answerLogs, codepipeline: answerCodePipeline, kms: answerKms };
         const answer = answerers[service ?? '']?.(state, operation, input);
         if (!answer) return send(response, 400, 'application/json', JSON.stringify({ __type: 'UnknownOperationException', message: `fake AWS: ${target}` }));
         return send(response, answer.status ?? 200, 'application/x-amz-json-1.1', JSON.stringify(answer.body));
@@ -125,13 +128,21 @@ export async function startFakeAws(): Promise<FakeAws> {
   const { port } = server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
   const endpoints = Object.fromEntries(
-    ['CLOUDFORMATION', 'ECS', 'ELASTIC_LOAD_BALANCING_V2', 'CLOUDFRONT', 'SQS', 'CLOUDWATCH', 'CLOUDWATCH_LOGS', 'CODEPIPELINE', 'S3'].map((service) => [`AWS_ENDPOINT_URL_${service}`, url]),
+    ['CLOUDFORMATION', 'ECS', 'ELASTIC_LOAD_BALANCING_V2', 'CLOUDFRONT', 'SQS', 'CLOUDWATCH', 'CLOUDWATCH_LOGS', 'CODEPIPELINE', 'S3', 'KMS'].map((service) => [`AWS_ENDPOINT_URL_${service}`, url]),
   );
   return { url, state, calls, endpoints, stop: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 type Answer = { status?: number; body: unknown } | undefined;
 const error = (type: string, message: string): Answer => ({ status: 400, body: { __type: type, message } });
+
+/** KMS GetPublicKey (AWS KMS API Reference): the key ARN, the DER SPKI public key (base64 on the wire), its spec and usage. */
+function answerKms(state: FakeAwsState, operation: string, input: Json): Answer {
+  if (operation !== 'GetPublicKey') return undefined;
+  const key = state.kmsKeys[input.KeyId as string];
+  if (!key) return error('NotFoundException', `Alias ${String(input.KeyId)} is not found.`);
+  return { body: { ...key, SigningAlgorithms: ['ECDSA_SHA_256'] } };
+}
 
 function answerEcs(state: FakeAwsState, operation: string, input: Json): Answer {
   switch (operation) {

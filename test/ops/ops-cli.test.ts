@@ -2,7 +2,8 @@
 // (test/ops/fake-aws.ts): credentials from profiles, endpoints from AWS_ENDPOINT_URL_<SERVICE>.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { emptyState, startFakeAws, type FakeAws } from './fake-aws';
-import { ATTESTATION_BUCKET, attestation, COMMITS, DLQ_URL, EXECUTIONS, healthyStage, opsEnv, pipelineHistory, profiles, runOps, STACK } from './scenario';
+import { LocalSigner } from '../../enforcement/attestation/index';
+import { ATTESTATION_BUCKET, attestation, COMMITS, DLQ_URL, EXECUTIONS, healthyStage, opsEnv, pipelineHistory, profiles, runOps, SIGNING_KEY, SIGNING_KEY_ALIAS_ARN, signingKeyInKms, STACK } from './scenario';
 
 let aws: FakeAws;
 let env: Record<string, string>;
@@ -16,6 +17,7 @@ beforeEach(() => {
   aws.calls.length = 0;
   healthyStage(aws.state);
   pipelineHistory(aws.state);
+  signingKeyInKms(aws.state);
 });
 afterAll(async () => {
   await aws?.stop();
@@ -174,8 +176,9 @@ describe('ops releases', () => {
 });
 
 describe('ops rollback', () => {
-  const validAttestation = (commit: string, executionId: string, hours = 24) =>
-    (aws.state.objects[`${ATTESTATION_BUCKET}/releases/${commit}/${executionId}.dsse.json`] = attestation(commit, new Date(Date.now() + hours * 3600_000)));
+  const releaseObject = (commit: string, executionId: string) => `${ATTESTATION_BUCKET}/releases/${commit}/${executionId}.dsse.json`;
+  const validAttestation = async (commit: string, executionId: string, hours = 24) =>
+    (aws.state.objects[releaseObject(commit, executionId)] = await attestation(commit, executionId, new Date(Date.now() + hours * 3600_000)));
 
   it('refuses a commit whose production execution failed', async () => {
     const run = await runOps(['rollback', '--to', '3c3c3c3'], env);
@@ -192,11 +195,11 @@ describe('ops rollback', () => {
   });
 
   it('refuses a release whose guardrail attestation expired, is missing, or whose commit was revoked', async () => {
-    aws.state.objects[`${ATTESTATION_BUCKET}/releases/${COMMITS.c2}/${EXECUTIONS.e2}.dsse.json`] = attestation(COMMITS.c2, new Date(Date.now() - 3600_000));
+    aws.state.objects[releaseObject(COMMITS.c2, EXECUTIONS.e2)] = await attestation(COMMITS.c2, EXECUTIONS.e2, new Date(Date.now() - 3600_000));
     const expired = await runOps(['rollback', '--to', '2b2b2b2'], env);
     expect(expired.code).toBe(1);
     expect(expired.stdout).toMatch(new RegExp(`^rollback REFUSED: 2b2b2b2 \\(execution ${EXECUTIONS.e2}\\): its guardrail attestation expired at 20`));
-    validAttestation(COMMITS.c2, EXECUTIONS.e2);
+    await validAttestation(COMMITS.c2, EXECUTIONS.e2);
     aws.state.objects[`${ATTESTATION_BUCKET}/revoked/${COMMITS.c2}`] = 'revoked: leaked credentials in the image';
     const revoked = await runOps(['rollback', '--to', '2b2b2b2'], env);
     expect(revoked.stdout).toBe(`rollback REFUSED: 2b2b2b2 (execution ${EXECUTIONS.e2}): commit ${COMMITS.c2} is revoked (s3://${ATTESTATION_BUCKET}/revoked/${COMMITS.c2})\n`);
@@ -206,18 +209,43 @@ describe('ops rollback', () => {
     expect(operations()).not.toContain('codepipeline:RollbackStage');
   });
 
+  it('refuses an attestation that is not signed by the guardrail key KMS holds, or that attests another release', async () => {
+    // Signed by another key: the envelope's keyid is not the key behind the alias.
+    aws.state.objects[releaseObject(COMMITS.c2, EXECUTIONS.e2)] = await attestation(COMMITS.c2, EXECUTIONS.e2, new Date(Date.now() + 3600_000), LocalSigner.generate('arn:aws:kms:eu-west-1:444444444444:key/attacker'));
+    const forged = await runOps(['rollback', '--to', '2b2b2b2'], env);
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toMatch(/^rollback REFUSED: 2b2b2b2 \(execution [^)]+\): attestation s3:\/\/br-fagq2-attestations-333333333333-eu-west-1\/releases\/.* does not verify: signed by key arn:aws:kms:eu-west-1:444444444444:key\/attacker, which is not trusted/);
+    // The same keyid, another private key: the signature does not verify.
+    aws.state.objects[releaseObject(COMMITS.c2, EXECUTIONS.e2)] = await attestation(COMMITS.c2, EXECUTIONS.e2, new Date(Date.now() + 3600_000), LocalSigner.generate(SIGNING_KEY.keyId));
+    expect((await runOps(['rollback', '--to', '2b2b2b2'], env)).stdout).toMatch(/does not verify: the signature by .* does not verify/);
+    // A valid attestation of another release, copied under this one's key.
+    aws.state.objects[releaseObject(COMMITS.c2, EXECUTIONS.e2)] = await attestation(COMMITS.c5, EXECUTIONS.e5, new Date(Date.now() + 3600_000));
+    expect((await runOps(['rollback', '--to', '2b2b2b2'], env)).stdout).toMatch(new RegExp(`attests release ${COMMITS.c5} \\(execution ${EXECUTIONS.e5}\\), not this one`));
+    // The key behind the alias is read with the production profile: GetPublicKey on the alias ARN.
+    const getPublicKey = aws.calls.filter((c) => c.operation === 'kms:GetPublicKey');
+    expect(getPublicKey.map((c) => JSON.parse(c.body))).toContainEqual({ KeyId: SIGNING_KEY_ALIAS_ARN });
+    expect(SIGNING_KEY_ALIAS_ARN).toBe('arn:aws:kms:eu-west-1:333333333333:alias/br-fagq2-guardrail-signing-k1');
+    // A key KMS holds that is not P-256: nothing is trusted, the rollback fails.
+    await validAttestation(COMMITS.c2, EXECUTIONS.e2);
+    signingKeyInKms(aws.state, SIGNING_KEY, 'RSA_2048');
+    const rsa = await runOps(['rollback', '--to', '2b2b2b2'], env);
+    expect(rsa.code).toBe(1);
+    expect(rsa.stderr + rsa.stdout).toMatch(/is RSA_2048, not ECC_NIST_P256: not trusted/);
+    expect(operations()).not.toContain('codepipeline:RollbackStage');
+  });
+
   it('refuses the release production already runs', async () => {
     const run = await runOps(['rollback', '--to', '5e5e5e5'], env);
     expect(run.stdout).toMatch(/^rollback REFUSED: production already runs 5e5e5e5 \(execution 55555555-eeee-4eee-8eee-000000000005, /);
   });
 
   it('names what will change and asks for --yes; with it, calls RollbackStage on the target execution and waits for it', async () => {
-    validAttestation(COMMITS.c2, EXECUTIONS.e2);
+    await validAttestation(COMMITS.c2, EXECUTIONS.e2);
     const plan = await runOps(['rollback', '--to', '2b2b2b2'], env);
     expect(plan.code).toBe(3);
     expect(plan.stdout).toMatch(
       new RegExp(
-        `^would roll the Production stage of br-fagq2 back to execution ${EXECUTIONS.e2}: production changes from 5e5e5e5 \\(Rank exact id matches first in search\\) to 2b2b2b2 \\(Raise worker concurrency to 4, released .*\\); CodePipeline re-runs the Production stage's actions with that execution's artifacts and variables \\(attestation valid until .*, not revoked\\)\\.\\nnothing changed: add --yes to roll back\\n$`,
+        `^would roll the Production stage of br-fagq2 back to execution ${EXECUTIONS.e2}: production changes from 5e5e5e5 \\(Rank exact id matches first in search\\) to 2b2b2b2 \\(Raise worker concurrency to 4, released .*\\); CodePipeline re-runs the Production stage's actions with that execution's artifacts and variables \\(attestation valid until .*, signed by arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator, not revoked\\)\\.\\nnothing changed: add --yes to roll back\\n$`,
       ),
     );
     expect(operations()).not.toContain('codepipeline:RollbackStage');

@@ -5,6 +5,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPublicKey } from 'node:crypto';
+import { buildStatement, LocalSigner, serializeEnvelope, signEnvelope } from '../../enforcement/attestation/index';
+import { attestationBucketName, signingKeyAlias } from '../../lib/enforcement-names';
 import { REPO_ROOT } from '../services/helpers';
 import type { FakeAws, FakeAwsState } from './fake-aws';
 
@@ -15,7 +18,21 @@ export const API_TG_ALT = 'arn:aws:elasticloadbalancing:eu-west-1:333333333333:t
 export const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/333333333333/Production-Tiers-workersskbsaupQueue-AbCdEf';
 export const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/333333333333/Production-Tiers-workersskbsaupDeadLetters-GhIjKl';
 export const DATA_BUCKET = 'production-tiers-databucket-1q2w3e4r5t6y';
-export const ATTESTATION_BUCKET = 'br-fagq2-attestations-333333333333';
+/** The enforcement's attestation bucket in production (lib/enforcement-names.ts). */
+export const ATTESTATION_BUCKET = attestationBucketName('333333333333', 'eu-west-1');
+/** The guardrail's signing key (cdk.json enforcement.signingKeys: k1), as KMS holds it behind its alias. */
+export const SIGNING_KEY = LocalSigner.generate('arn:aws:kms:eu-west-1:333333333333:key/0f0e0d0c-0b0a-4908-8706-050403020100');
+export const SIGNING_KEY_ALIAS_ARN = `arn:aws:kms:eu-west-1:333333333333:${signingKeyAlias('k1')}`;
+
+/** The production account's KMS: the signing key behind its alias (GetPublicKey's answer). */
+export function signingKeyInKms(state: FakeAwsState, key = SIGNING_KEY, spec = 'ECC_NIST_P256'): void {
+  state.kmsKeys[SIGNING_KEY_ALIAS_ARN] = {
+    KeyId: key.keyId,
+    PublicKey: createPublicKey(key.publicKeyPem).export({ type: 'spki', format: 'der' }).toString('base64'),
+    KeySpec: spec,
+    KeyUsage: 'SIGN_VERIFY',
+  };
+}
 
 export const COMMITS = {
   c1: '1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a',
@@ -156,15 +173,18 @@ export function pipelineHistory(state: FakeAwsState, now = Date.now() / 1000): v
   };
 }
 
-/** A DSSE envelope of an in-toto Statement whose predicate expires at `expiresAt`. */
-export function attestation(commit: string, expiresAt: Date): string {
-  const statement = {
-    _type: 'https://in-toto.io/Statement/v1',
-    subject: [{ name: `release/${commit}`, digest: { gitCommit: commit } }],
-    predicateType: 'https://br-fagq2.example/guardrail/v1',
-    predicate: { expiresAt: expiresAt.toISOString() },
-  };
-  return JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from(JSON.stringify(statement)).toString('base64'), signatures: [{ keyid: 'fake', sig: 'AAAA' }] });
+/** The guardrail's DSSE envelope for a release (as the validator signs it), expiring at `expiresAt`. */
+export async function attestation(commit: string, executionId: string, expiresAt: Date, signer = SIGNING_KEY): Promise<string> {
+  const statement = buildStatement({
+    templates: [{ account: '333333333333', region: 'eu-west-1', stackName: STACK, body: '{"Resources":{}}' }],
+    images: [],
+    release: { commit, executionId },
+    verifierId: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator',
+    checks: [{ name: 'template-parity', status: 'PASS', detail: 'equal' }],
+    timeVerified: new Date(expiresAt.getTime() - 86_400_000),
+    validityDays: 1,
+  });
+  return serializeEnvelope(await signEnvelope(statement, signer));
 }
 
 /** A credentials file with the two profiles `ops` is given; the SDK reads no other. */

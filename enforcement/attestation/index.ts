@@ -20,6 +20,8 @@ export {
   buildStatement,
   type Check,
   DEFAULT_VALIDITY_DAYS,
+  type FileInput,
+  fileSubjectName,
   GUARDRAIL_POLICY,
   GUARDRAIL_POLICY_URI,
   type ImageInput,

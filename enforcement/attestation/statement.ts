@@ -28,6 +28,9 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 const EXECUTION_ID = /^[A-Za-z0-9-]{1,128}$/;
+// S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens (Amazon S3 user guide,
+// "General purpose bucket naming rules"); keys: up to 1024 bytes.
+const FILE_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^\s]{1,1024}$/;
 const IMAGE_URI = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9][a-z0-9._/-]{0,255}$/;
 
 export interface Subject {
@@ -100,6 +103,12 @@ export function imageSubjectName(uri: string): string {
   return `image:${uri}`;
 }
 
+/** `file:s3://<bucket>/<key>`: the subject name of a file asset. */
+export function fileSubjectName(uri: string): string {
+  if (!FILE_URI.test(uri)) throw new AttestationError(`file ${JSON.stringify(uri)} is not s3://<bucket>/<key>`);
+  return `file:${uri}`;
+}
+
 /** The attestation bucket key the hook reads for a template it receives. */
 export function attestationKey(account: string, region: string, stackName: string, sha256: string): string {
   checkStackTuple(account, region, stackName);
@@ -139,9 +148,18 @@ export interface ImageInput {
   readonly sha256: string;
 }
 
+export interface FileInput {
+  /** `s3://<bucket>/<key>`: a file asset a template names. */
+  readonly uri: string;
+  /** The object content's SHA-256, 64 lowercase hex. */
+  readonly sha256: string;
+}
+
 export interface StatementInput {
   readonly templates: readonly TemplateInput[];
   readonly images: readonly ImageInput[];
+  /** The file assets the templates name (subjects `file:s3://<bucket>/<key>`). @default none */
+  readonly files?: readonly FileInput[];
   readonly release: Release;
   /** The validator function's ARN. */
   readonly verifierId: string;
@@ -172,6 +190,10 @@ export function buildStatement(input: StatementInput): Statement {
       const sha256 = image.sha256.replace(/^sha256:/, '');
       if (!SHA256_HEX.test(sha256)) throw new AttestationError(`image ${image.uri}: digest ${JSON.stringify(image.sha256)} is not a sha256`);
       return { name: imageSubjectName(image.uri), digest: { sha256 } };
+    }),
+    ...(input.files ?? []).map((file) => {
+      if (!SHA256_HEX.test(file.sha256)) throw new AttestationError(`file ${file.uri}: digest ${JSON.stringify(file.sha256)} is not 64 lowercase hex`);
+      return { name: fileSubjectName(file.uri), digest: { sha256: file.sha256 } };
     }),
   ];
   const statement: Statement = {
@@ -227,10 +249,13 @@ export function parseStatement(value: unknown): Statement {
     throw new AttestationError(`the statement is not a guardrail verification summary: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const statement = parsed.data as Statement;
+  // A template subject is looked up by name (the hook's tuple): one per name. Images of one
+  // repository share its name (CDK puts every image asset in one repository): one per digest.
   const names = new Set<string>();
   for (const subject of statement.subject) {
-    if (names.has(subject.name)) throw new AttestationError(`the statement names subject ${subject.name} twice`);
-    names.add(subject.name);
+    const id = subject.name.startsWith('cloudformation:') ? subject.name : `${subject.name}@${subject.digest.sha256}`;
+    if (names.has(id)) throw new AttestationError(`the statement names subject ${subject.name} twice`);
+    names.add(id);
   }
   const { timeVerified, expiresAt, resourceUri, release } = statement.predicate;
   if (Date.parse(expiresAt) <= Date.parse(timeVerified)) throw new AttestationError(`the statement expires (${expiresAt}) before it was verified (${timeVerified})`);

@@ -90,6 +90,29 @@ describe('statement', () => {
     expect(() => buildStatement(input({ validityDays: 0 }))).toThrow(/validityDays/);
   });
 
+  it('attests file assets as file:s3:// subjects, and images of one repository once per digest', async () => {
+    const repo = '333333333333.dkr.ecr.eu-west-1.amazonaws.com/cdk-hnb659fds-container-assets-333333333333-eu-west-1';
+    const statement = buildStatement(
+      input({
+        images: [{ uri: repo, sha256: 'aa'.repeat(32) }, { uri: repo, sha256: `sha256:${'bb'.repeat(32)}` }],
+        files: [{ uri: 's3://cdk-hnb659fds-assets-333333333333-eu-west-1/0123abcd.zip', sha256: 'cc'.repeat(32) }],
+      }),
+    );
+    expect(statement.subject.slice(1)).toEqual([
+      { name: `image:${repo}`, digest: { sha256: 'aa'.repeat(32) } },
+      { name: `image:${repo}`, digest: { sha256: 'bb'.repeat(32) } },
+      { name: 'file:s3://cdk-hnb659fds-assets-333333333333-eu-west-1/0123abcd.zip', digest: { sha256: 'cc'.repeat(32) } },
+    ]);
+    // The signed statement verifies with its two images of one name.
+    expect(verifyEnvelope(serializeEnvelope(await signEnvelope(statement, signer)), [signer.trustedKey]).statement.subject).toHaveLength(4);
+    expect(() => buildStatement(input({ files: [{ uri: 'https://example.com/x.zip', sha256: 'cc'.repeat(32) }] }))).toThrow(/is not s3:\/\/<bucket>\/<key>/);
+    expect(() => buildStatement(input({ files: [{ uri: 's3://bucket-name/x.zip', sha256: 'CC' }] }))).toThrow(/is not 64 lowercase hex/);
+    // The same image twice, or a template subject named twice, stays refused.
+    expect(() => buildStatement(input({ images: [{ uri: repo, sha256: 'aa'.repeat(32) }, { uri: repo, sha256: 'aa'.repeat(32) }] }))).toThrow(/names subject image:.* twice/);
+    const twice = input().templates[0]!;
+    expect(() => buildStatement(input({ templates: [twice, { ...twice, body: '{"Resources":{"A":{}}}' }] }))).toThrow(/names subject cloudformation:.* twice/);
+  });
+
   it('names its bucket keys from validated parts', () => {
     expect(attestationKey('333333333333', 'eu-west-1', 'Production-Tiers', 'ab'.repeat(32))).toBe(`attestations/333333333333/eu-west-1/Production-Tiers/${'ab'.repeat(32)}.dsse.json`);
     expect(releaseKey({ commit: COMMIT, executionId: 'e-1' })).toBe(`releases/${COMMIT}/e-1.dsse.json`);

@@ -3,6 +3,7 @@
 // cdk.json and enforcement/allowances.json. The commit being released never supplies it.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type Allowances, loadAllowances, parseAllowances } from '../allowances.ts';
 
 const account = z.string().regex(/^\d{12}$/, 'an AWS account id (12 digits)');
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
@@ -37,8 +38,11 @@ export const validatorConfigSchema = z
     attestationBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).optional(),
     /** The pipeline's account (only it may invoke the validator; recorded in the checks). */
     pipelineAccount: account,
-    /** The stage differences the enforcement allows (enforcement/allowances.json as deployed), passed to compareStages as they are. */
-    allowances: z.unknown(),
+    /**
+     * The stage differences the enforcement allows (enforcement/allowances.json's format).
+     * @default the file at env ALLOWANCES_FILE (the enforcement stack bundles enforcement/allowances.json)
+     */
+    allowances: z.unknown().optional(),
     compliance: z
       .strictObject({
         /** The shortest log retention the Guard rules accept (days). @default 30 */
@@ -89,4 +93,15 @@ export function loadValidatorConfig(file = process.env.VALIDATOR_CONFIG_FILE): V
     throw new Error(`validator configuration ${file} is unreadable: ${(error as Error).message}`);
   }
   return parseValidatorConfig(parsed);
+}
+
+/**
+ * The allowances the validator compares the stages under: the configuration's `allowances`, else
+ * the file at `ALLOWANCES_FILE` (bundled beside the handler by the enforcement stack). Never the
+ * commit's: the request carries none. Throws (the validator then fails closed) when neither is usable.
+ */
+export function validatorAllowances(config: ValidatorConfig, env: NodeJS.ProcessEnv = process.env): Allowances {
+  if (config.allowances !== undefined) return parseAllowances(config.allowances, 'the validator configuration\'s allowances');
+  if (!env.ALLOWANCES_FILE) throw new Error('no allowances: neither allowances in the configuration nor ALLOWANCES_FILE is set');
+  return loadAllowances(env.ALLOWANCES_FILE);
 }

@@ -7,7 +7,8 @@ import { readAllowList, type AllowList, unacknowledged } from '../compliance/all
 import { nagFindings } from '../compliance/nag.ts';
 import { checkRules, type RulesResult } from '../compliance/rules.ts';
 import { stageStacks, type StageStack, type ValidatorConfig } from './config.ts';
-import type { CompareStages } from './parity.ts';
+import type { Allowances } from '../allowances.ts';
+import type { compareStages } from '../parity/index.ts';
 import type { AttestationStore, ProductionReads, StagingReads } from './reads.ts';
 import { parseRequest, type ReceivedTemplate } from './request.ts';
 import { containerImages, fileAssets, hookManagementProblems, mentionsOf, parseEcrImage, releaseValues } from './templates.ts';
@@ -47,6 +48,9 @@ export interface AttestationInput {
   readonly validityDays: number;
 }
 
+/** The contract's compareStages (enforcement/parity/index.ts). */
+export type CompareStages = typeof compareStages;
+
 /** What the validator decides with. */
 export interface ValidateDeps {
   readonly config: ValidatorConfig;
@@ -55,6 +59,8 @@ export interface ValidateDeps {
   readonly store: AttestationStore;
   /** Structural parity under the allowances (the contract's compareStages). */
   readonly compareStages: CompareStages;
+  /** What may differ between the stages: the allowances the enforcement deployed (never the commit's cdk.json). */
+  readonly allowances: Allowances;
   /** Builds the in-toto statement and signs it into a DSSE envelope: the envelope's JSON bytes (C1's buildStatement + signEnvelope). */
   readonly attest: (input: AttestationInput) => Promise<Buffer>;
   /** The validator function's ARN (the statement's verifier id). */
@@ -105,9 +111,9 @@ export async function validate(request: unknown, deps: ValidateDeps): Promise<Va
     const comparison = deps.compareStages({
       staging: { account: config.staging.account, region: config.staging.region, templates: staging.templates },
       production: { account: config.production.account, region: config.production.region, templates: Object.fromEntries(templates.map((t) => [t.stack.id, t.template])) },
-      allowances: config.allowances,
+      allowances: deps.allowances,
     });
-    checks.push(check('template-parity', comparison.ok ? [] : comparison.differences.map((d) => d.why), `production's ${templates.length} templates equal staging's deployed ones, up to the allowances`));
+    checks.push(check('template-parity', comparison.ok ? [] : comparison.differences.map(parityLine), `production's ${templates.length} templates equal staging's deployed ones, up to the allowances`));
   }
 
   const images = await imageSubjects(templates, staging.running, deps);
@@ -150,6 +156,12 @@ export async function validate(request: unknown, deps: ValidateDeps): Promise<Va
   } catch (error) {
     return failed([...checks, check('attestation', [`signing or storing the attestation failed: ${(error as Error).message}`], '')]);
   }
+}
+
+/** One parity difference as a line: where, both values, and why it is refused. */
+function parityLine(d: ReturnType<CompareStages>['differences'][number]): string {
+  const show = (v: unknown) => (v === undefined ? 'nothing' : cut(JSON.stringify(v)));
+  return `${d.stackId} ${d.path || '(stack)'}: staging has ${show(d.staging)}, production ${show(d.production)}: ${d.why}`;
 }
 
 /** The release values of the templates must all be `commit`. */

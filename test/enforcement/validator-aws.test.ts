@@ -4,10 +4,10 @@
 // and the decision is the same as with the in-process fakes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productionReads, s3AttestationStore, stagingReads } from '../../enforcement/validator/aws-reads';
-import { guardrailCompareStages } from '../../enforcement/validator/parity';
+import { compareStages } from '../../enforcement/parity/index';
 import { attestationKey, releaseKey, validate, type ValidateDeps } from '../../enforcement/validator/validate';
 import { type FakeAws, startFakeAws } from './validator-fake-aws';
-import { COMMIT, EXECUTION_ID, localAttest, localSigner, testConfig, verifyLocal, world } from './validator-support';
+import { COMMIT, EXECUTION_ID, localAttest, localSigner, shippedAllowances, testConfig, verifyLocal, world } from './validator-support';
 
 const BUCKET = 'br-fagq2-attestations-fake';
 
@@ -63,7 +63,8 @@ describe('the validator reads AWS through the SDK', () => {
       staging: stagingReads(config.staging.readRoleArn, config.production.region),
       production: productionReads(config.production.account, { forcePathStyle: true }),
       store: s3AttestationStore(BUCKET, config.production.region, { forcePathStyle: true }),
-      compareStages: guardrailCompareStages,
+      compareStages,
+      allowances: shippedAllowances(),
       attest: localAttest(signer),
       verifierId: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator',
       now: () => new Date('2026-12-03T10:00:00Z'),
@@ -81,7 +82,7 @@ describe('the validator reads AWS through the SDK', () => {
     expect(stored.filter((k) => k.includes('/attestations/333333333333/'))).toHaveLength(2);
     const tiersKey = attestationKey('333333333333', 'eu-west-1', 'Production-Tiers', '');
     expect(stored.some((k) => k.startsWith(`${BUCKET}/${tiersKey.slice(0, -'.dsse.json'.length)}`))).toBe(true);
-    verifyLocal(aws.state.objects.get(`${BUCKET}/${releaseKey(COMMIT, EXECUTION_ID)}`)!, signer.publicKeyPem);
+    verifyLocal(aws.state.objects.get(`${BUCKET}/${releaseKey(COMMIT, EXECUTION_ID)}`)!, signer);
 
     const assume = aws.calls.filter((c) => c.operation === 'sts:AssumeRole');
     expect(assume).toHaveLength(1);

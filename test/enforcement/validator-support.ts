@@ -1,15 +1,18 @@
 // What the validator's tests run it with: the real synthesized templates (copies, with the
-// release substituted), in-process fakes of the AWS reads, and a local signer and DSSE/in-toto
-// stand-in that follows the contract (ENFORCEMENT-CONTRACT; the DSSE spec's PAE) until
-// enforcement/attestation is merged: node:crypto ECDSA P-256, DER signatures, as KMS signs.
-import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
+// release substituted), in-process fakes of the AWS reads, the shipped allowances
+// (enforcement/allowances.json) with the real compareStages (enforcement/parity), and the real
+// attestation module (enforcement/attestation) with a LocalSigner: node:crypto ECDSA P-256, DER
+// signatures, as KMS signs.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Allowances, loadAllowances } from '../../enforcement/allowances';
+import { buildStatement, LocalSigner, type Statement, serializeEnvelope, signEnvelope, verifyEnvelope } from '../../enforcement/attestation/index';
+import { compareStages } from '../../enforcement/parity/index';
 import { parseValidatorConfig, type ValidatorConfig } from '../../enforcement/validator/config';
-import { guardrailCompareStages } from '../../enforcement/validator/parity';
 import type { AttestationStore, ProductionReads, RunningImage, StagingReads } from '../../enforcement/validator/reads';
 import type { AttestationInput, ValidateDeps } from '../../enforcement/validator/validate';
-import { cdkJsonContext, sharedAssembly } from '../support/app';
+import { sharedAssembly } from '../support/app';
 
 export const COMMIT = 'c0ffee0000000000000000000000000000000001';
 export const OTHER_COMMIT = 'beef000000000000000000000000000000000002';
@@ -40,9 +43,13 @@ export function editTemplate(text: string, edit: (template: any) => void): strin
   return JSON.stringify(template, null, 1);
 }
 
-/** The validator's configuration for the shipped stages (allowances: the shipped stage settings). */
+/** The shipped statement of what may differ between the stages, as the enforcement stack bundles it. */
+export function shippedAllowances(): Allowances {
+  return loadAllowances(join(__dirname, '..', '..', 'enforcement', 'allowances.json'));
+}
+
+/** The validator's configuration for the shipped stages (the allowances come apart: {@link shippedAllowances}). */
 export function testConfig(overrides: Record<string, unknown> = {}): ValidatorConfig {
-  const context = cdkJsonContext() as Record<string, any>;
   return parseValidatorConfig({
     staging: {
       account: '222222222222',
@@ -57,7 +64,6 @@ export function testConfig(overrides: Record<string, unknown> = {}): ValidatorCo
     },
     keyId: 'local-test-key',
     pipelineAccount: '111111111111',
-    allowances: { staging: structuredClone(context.staging), production: structuredClone(context.production) },
     ...overrides,
   });
 }
@@ -118,53 +124,19 @@ export function memoryStore(): AttestationStore & { objects: Map<string, Buffer>
   return { objects, async put(key, body) { objects.set(key, body); } };
 }
 
-/** A local P-256 signer, as the contract's LocalSigner: signs a SHA-256 digest, DER signature. */
-export function localSigner(keyId = 'local-test-key') {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { keyId, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey };
+/** A local P-256 signer (enforcement/attestation's LocalSigner). */
+export function localSigner(keyId = 'local-test-key'): LocalSigner {
+  return LocalSigner.generate(keyId);
 }
 
-/** DSSE's pre-authentication encoding (DSSE protocol.md). */
-export const pae = (type: string, body: Buffer) => Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
-const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-
-/** The contract's statement and envelope, built and signed locally (the stand-in for enforcement/attestation). */
-export function localAttest(signer: ReturnType<typeof localSigner>) {
-  return async (input: AttestationInput): Promise<Buffer> => {
-    const statement = {
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [
-        ...input.templates.map((t) => ({ name: `cloudformation:${t.account}:${t.region}:${t.stackName}`, digest: { sha256: createHash('sha256').update(t.body).digest('hex') } })),
-        ...input.images.map((i) => ({ name: `image:${i.uri}`, digest: { sha256: i.sha256 } })),
-        ...input.files.map((f) => ({ name: f.uri, digest: { sha256: f.sha256 } })),
-      ],
-      predicateType: 'https://slsa.dev/verification_summary/v1',
-      predicate: {
-        verifier: { id: input.verifierId },
-        timeVerified: input.timeVerified.toISOString(),
-        resourceUri: `git+https://github.com/example/br-fagq2@${input.release.commit}`,
-        policy: { uri: 'urn:br-fagq2:guardrail:r5gdjql-k000zve0-zxk' },
-        verificationResult: 'PASSED',
-        verifiedLevels: [],
-        release: input.release,
-        expiresAt: new Date(input.timeVerified.getTime() + input.validityDays * 86_400_000).toISOString(),
-        checks: input.checks,
-      },
-    };
-    const payload = Buffer.from(JSON.stringify(statement));
-    // KMS Sign with MessageType DIGEST takes sha256(PAE); node:crypto hashes PAE itself: the same signature input.
-    const sig = sign('sha256', pae(PAYLOAD_TYPE, payload), { key: signer.privateKey, dsaEncoding: 'der' });
-    return Buffer.from(JSON.stringify({ payloadType: PAYLOAD_TYPE, payload: payload.toString('base64'), signatures: [{ keyid: signer.keyId, sig: sig.toString('base64') }] }));
-  };
+/** The validator's attest dependency over the real attestation module, signing with `signer`. */
+export function localAttest(signer: LocalSigner) {
+  return async (input: AttestationInput): Promise<Buffer> => Buffer.from(serializeEnvelope(await signEnvelope(buildStatement(input), signer)));
 }
 
-/** Verifies an envelope with a public key and returns its statement; throws when it does not verify. */
-export function verifyLocal(envelope: Buffer, publicKeyPem: string): any {
-  const parsed = JSON.parse(envelope.toString('utf8'));
-  const payload = Buffer.from(parsed.payload, 'base64');
-  const ok = verify('sha256', pae(parsed.payloadType, payload), { key: publicKeyPem, dsaEncoding: 'der' }, Buffer.from(parsed.signatures[0].sig, 'base64'));
-  if (!ok) throw new Error('the envelope does not verify');
-  return JSON.parse(payload.toString('utf8'));
+/** Verifies an envelope with the signer's public key (enforcement/attestation's verifyEnvelope) and returns its statement; throws when it does not verify. */
+export function verifyLocal(envelope: Buffer, signer: LocalSigner): Statement {
+  return verifyEnvelope(envelope, [signer.trustedKey]).statement;
 }
 
 /** A whole world in which the shipped release validates: staging runs it, production holds the same images and files. */
@@ -191,12 +163,13 @@ export function world(options: { commit?: string } = {}) {
   const signer = localSigner();
   const store = memoryStore();
   const request = { release: { commit, executionId: EXECUTION_ID }, templates: { 'Production-Tiers': production.tiers, 'Production-EdgeWaf': production.edgeWaf } };
-  const deps = (config = testConfig()): ValidateDeps => ({
+  const deps = (config = testConfig(), allowances = shippedAllowances()): ValidateDeps => ({
     config,
     staging: fakeStaging(staging),
     production: fakeProduction(registry),
     store,
-    compareStages: guardrailCompareStages,
+    compareStages,
+    allowances,
     attest: localAttest(signer),
     verifierId: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator',
     now: () => new Date('2026-12-03T10:00:00Z'),

@@ -13,11 +13,11 @@ import { admits, readAllowList, unacknowledged } from '../../enforcement/complia
 import { nagFindings } from '../../enforcement/compliance/nag';
 import { unapprovedAcknowledgements } from '../../pipeline/compliance/acknowledgements';
 import { checkNagFindings } from '../../pipeline/guardrail/nag';
-import { loadValidatorConfig } from '../../enforcement/validator/config';
+import { loadValidatorConfig, validatorAllowances } from '../../enforcement/validator/config';
 import { createHandler } from '../../enforcement/validator/handler';
 import { hookManagementProblems } from '../../enforcement/validator/templates';
 import { attestationKey, releaseKey, validate, type ValidationResponse } from '../../enforcement/validator/validate';
-import { COMMIT, EXECUTION_ID, OTHER_COMMIT, editTemplate, localSigner, testConfig, verifyLocal, world } from './validator-support';
+import { COMMIT, EXECUTION_ID, OTHER_COMMIT, editTemplate, localSigner, shippedAllowances, testConfig, verifyLocal, world } from './validator-support';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const status = (response: ValidationResponse) => Object.fromEntries(response.checks.map((c) => [c.name, c.status]));
@@ -50,7 +50,7 @@ describe('the validator signs a release it checked itself', () => {
     expect([...w.store.objects.keys()].sort()).toEqual([tiersKey, wafKey, `releases/${COMMIT}/${EXECUTION_ID}.dsse.json`].sort());
     const envelope = w.store.objects.get(tiersKey)!;
     expect(w.store.objects.get(wafKey)).toEqual(envelope);
-    const statement = verifyLocal(envelope, w.signer.publicKeyPem);
+    const statement = verifyLocal(envelope, w.signer);
     const subjects = Object.fromEntries(statement.subject.map((s: any) => [s.name, s.digest.sha256]));
     expect(subjects['cloudformation:333333333333:eu-west-1:Production-Tiers']).toBe(sha256(w.production.tiers));
     expect(subjects['cloudformation:333333333333:us-east-1:Production-EdgeWaf']).toBe(sha256(w.production.edgeWaf));
@@ -58,11 +58,11 @@ describe('the validator signs a release it checked itself', () => {
     // Both images live in production's one CDK asset repository: two subjects of that name, one per digest.
     const images = statement.subject.filter((s: any) => s.name.startsWith('image:'));
     expect(images.map((s: any) => `sha256:${s.digest.sha256}`).sort()).toEqual([w.staging.running.api, w.staging.running.worker].sort());
-    expect(Object.keys(subjects).filter((n) => n.startsWith('s3://cdk-hnb659fds-assets-333333333333-eu-west-1/'))).toHaveLength(2);
+    expect(Object.keys(subjects).filter((n) => n.startsWith('file:s3://cdk-hnb659fds-assets-333333333333-eu-west-1/'))).toHaveLength(2);
     expect(statement.predicate.release).toEqual({ commit: COMMIT, executionId: EXECUTION_ID });
     expect(statement.predicate.expiresAt).toBe('2027-01-02T10:00:00.000Z');
     // Another key does not verify it.
-    expect(() => verifyLocal(envelope, localSigner().publicKeyPem)).toThrow(/does not verify/);
+    expect(() => verifyLocal(envelope, localSigner(w.signer.keyId))).toThrow(/does not verify/);
   });
 });
 
@@ -146,10 +146,12 @@ describe('parity under the deployed allowances, not the commit\'s cdk.json', () 
     const refused = await validate(w.request, w.deps());
     expectRefused(refused, w.store);
     expect(failing(refused)).toEqual(['template-parity']);
-    expect(detail(refused, 'template-parity')).toContain('https://attacker.example.net/');
-    const config = testConfig();
-    (config.allowances as any).production.auth.oidcIssuer = 'https://attacker.example.net/';
-    const admitted = await validate(w.request, w.deps(config));
+    expect(detail(refused, 'template-parity')).toContain('production "https://attacker.example.net/": auth.oidcIssuer must be the same in staging and production');
+    // The deployed allowances, not the commit, decide: moved from `same` to `differ`, it passes.
+    const allowances = shippedAllowances();
+    const issuer = allowances.same.find((s) => s.key === 'auth.oidcIssuer')!;
+    const admitting = { ...allowances, same: allowances.same.filter((s) => s !== issuer), differ: [...allowances.differ, { ...issuer, normalized: false, resources: [] }] };
+    const admitted = await validate(w.request, w.deps(testConfig(), admitting));
     expect(failing(admitted)).toEqual([]);
   });
 
@@ -161,7 +163,7 @@ describe('parity under the deployed allowances, not the commit\'s cdk.json', () 
     const response = await validate(w.request, w.deps());
     expectRefused(response, w.store);
     expect(failing(response)).toEqual(['template-parity']);
-    expect(detail(response, 'template-parity')).toMatch(/Threshold/);
+    expect(detail(response, 'template-parity')).toMatch(/^Tiers Resources\/\w+Alarm\w+\/Properties\/Threshold: staging has \d+, production \d+000: a value difference in AWS::CloudWatch::Alarm/);
   });
 
   it('refuses a 100 % canary in production', async () => {
@@ -172,7 +174,7 @@ describe('parity under the deployed allowances, not the commit\'s cdk.json', () 
     const response = await validate(w.request, w.deps());
     expectRefused(response, w.store);
     expect(failing(response)).toEqual(['template-parity']);
-    expect(detail(response, 'template-parity')).toMatch(/CanaryPercent: staging has 10, production 100/);
+    expect(detail(response, 'template-parity')).toMatch(/CanaryPercent: staging has 10, production 100: api.deployment.trafficStepPercent must be the same/);
   });
 
   it('refuses a production-only WAF rate limit', async () => {
@@ -185,7 +187,7 @@ describe('parity under the deployed allowances, not the commit\'s cdk.json', () 
     const response = await validate(w.request, w.deps());
     expectRefused(response, w.store);
     expect(failing(response)).toEqual(['template-parity']);
-    expect(detail(response, 'template-parity')).toMatch(/Limit: staging has 2000, production 2000000000/);
+    expect(detail(response, 'template-parity')).toMatch(/^EdgeWaf .*RateBasedStatement\/Limit: staging has 2000, production 2000000000: edge.rateLimitPer5Minutes must be the same/);
   });
 });
 
@@ -349,6 +351,34 @@ describe('the handler', () => {
       writeFileSync(file, JSON.stringify(config));
       expect(() => loadValidatorConfig(file)).toThrow(/production.stacks: the stages must have the same stack ids/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes the allowances the enforcement deployed: the configuration's, else ALLOWANCES_FILE; none fails closed", () => {
+    const shipped = shippedAllowances();
+    const file = join(__dirname, '..', '..', 'enforcement', 'allowances.json');
+    expect(validatorAllowances(testConfig(), { ALLOWANCES_FILE: file })).toEqual(shipped);
+    const narrowed = { ...shipped, differ: shipped.differ.filter((d) => d.key !== 'api.cpu') };
+    expect(validatorAllowances(testConfig({ allowances: narrowed }), { ALLOWANCES_FILE: file }).differ.map((d) => d.key)).not.toContain('api.cpu');
+    expect(() => validatorAllowances(testConfig(), {})).toThrow(/no allowances: neither allowances in the configuration nor ALLOWANCES_FILE is set/);
+    expect(() => validatorAllowances(testConfig({ allowances: { staging: {}, production: {} } }), { ALLOWANCES_FILE: file })).toThrow(/invalid allowances/);
+  });
+
+  it('fails closed without the signing key ARN (the configuration names only its alias)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validator-config-'));
+    const saved = { ...process.env };
+    try {
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify(testConfig({ keyId: 'arn:aws:kms:eu-west-1:333333333333:alias/br-fagq2-guardrail-signing-a' })));
+      Object.assign(process.env, { VALIDATOR_CONFIG_FILE: file, ATTESTATION_BUCKET: 'br-fagq2-attestations-333333333333-eu-west-1' });
+      delete process.env.SIGNING_KEY_ARN;
+      const { handler } = await import('../../enforcement/validator/handler');
+      const w = world();
+      const response = await handler(w.request, { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator' });
+      expect(response).toEqual({ passed: false, checks: [{ name: 'configuration', status: 'FAIL', detail: expect.stringContaining('SIGNING_KEY_ARN is not a KMS key ARN') }] });
+    } finally {
+      process.env = saved;
       rmSync(dir, { recursive: true, force: true });
     }
   });

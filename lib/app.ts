@@ -52,7 +52,7 @@ function defineEnforcement(app: App, config: AppConfig, pipelineStack: ReleasePi
   const stageOf = (stage: DataProductStage): EnforcedStage => ({
     account: stage.tiersStack.account,
     region: stage.tiersStack.region,
-    stacks: Object.fromEntries(stacksOf(stage).map((s) => [s.node.id, s.stackName])),
+    stacks: Object.fromEntries(stacksOf(stage).map((s) => [s.node.id, { stackName: s.stackName, region: s.region }])),
   });
   const production = stageOf(pipelineStack.production);
   const regions = [...new Set([production.region, ...stacksOf(pipelineStack.production).map((s) => s.region)])];

@@ -16,11 +16,18 @@ import { globallyDisabledControls, ProductionHooks } from './enforcement-hooks';
 import { attestationBucketName, ENFORCEMENT, enforcementStackName, signingKeyAlias, validationRoleArn } from './enforcement-names';
 import { acknowledgeEnforcementFindings } from './enforcement-compliance';
 
-/** A stage as the validator sees it: where it runs and its stacks (construct id → stack name). */
+/** A stack of a stage: its name and the region it deploys to. */
+export interface EnforcedStack {
+  readonly stackName: string;
+  /** The stack's own region (EdgeWaf: us-east-1, whatever the stage's region). */
+  readonly region: string;
+}
+
+/** A stage as the validator sees it: where it runs and its stacks (by construct id). */
 export interface EnforcedStage {
   readonly account: string;
   readonly region: string;
-  readonly stacks: Readonly<Record<string, string>>;
+  readonly stacks: Readonly<Record<string, EnforcedStack>>;
 }
 
 /** What every enforcement stack of the production account shares. */
@@ -226,7 +233,7 @@ function productionHooks(stack: Stack, props: EnforcementCommonProps, logBucket:
     trustedKeyAliases: props.enforcement.signingKeys.map(signingKeyAlias),
     keyRegion: props.production.region,
     // A delete carries no template: the production stacks, and the bootstrap, are never deleted through the pipeline.
-    protectedStacks: [...Object.values(props.production.stacks), 'CDKToolkit'],
+    protectedStacks: [...Object.values(props.production.stacks).map((s) => s.stackName), 'CDKToolkit'],
     excludedStacks: [...props.regions.map((r) => enforcementStackName(r, props.production.region)), ENFORCEMENT.toolkitStackName],
     hookStatus: props.enforcement.hookStatus,
     logBucket,
@@ -314,9 +321,13 @@ function protectAttestations(bucket: s3.Bucket, validatorRoleArn: string, admini
 function validatorConfig(props: GuardrailEnforcementStackProps): Record<string, unknown> {
   const { staging, production, enforcement } = props;
   const current = enforcement.signingKeys[enforcement.signingKeys.length - 1];
+  // Each stack with its own region when it is not the stage's: the validator attests the
+  // template under that region, which the hook of that region (us-east-1 for EdgeWaf) matches.
+  const stacks = (stage: EnforcedStage) =>
+    Object.fromEntries(Object.entries(stage.stacks).map(([id, s]) => [id, s.region === stage.region ? { stackName: s.stackName } : { stackName: s.stackName, region: s.region }]));
   return {
-    staging: { account: staging.account, region: staging.region, stacks: staging.stacks, readRoleArn: props.stagingReadRoleArn },
-    production: { account: production.account, region: production.region, stacks: production.stacks },
+    staging: { account: staging.account, region: staging.region, stacks: stacks(staging), readRoleArn: props.stagingReadRoleArn },
+    production: { account: production.account, region: production.region, stacks: stacks(production) },
     validityDays: enforcement.validityDays,
     keyId: `arn:aws:kms:${production.region}:${production.account}:${signingKeyAlias(current)}`,
     attestationBucket: attestationBucketName(production.account, production.region),

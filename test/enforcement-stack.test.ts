@@ -5,6 +5,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../lib/app';
 import { ENFORCEMENT, validationRoleArn } from '../lib/enforcement-names';
+import { templateSubjectName } from '../enforcement/attestation/index';
+import { loadValidatorConfig, stageStacks, validatorAllowances } from '../enforcement/validator/config';
 import { newApp, sharedAssembly } from './support/app';
 
 type Json = any;
@@ -177,13 +179,35 @@ describe('the validator', () => {
     expect(existsSync(join(dir, 'rules', 'control-tower', 'lambda'))).toBe(true);
     const config = JSON.parse(readFileSync(join(dir, 'validator-config.json'), 'utf8'));
     expect(config).toEqual({
-      staging: { account: '222222222222', region: 'eu-west-1', stacks: { EdgeWaf: 'Staging-EdgeWaf', Tiers: 'Staging-Tiers' }, readRoleArn: 'arn:aws:iam::222222222222:role/cdk-hnb659fds-lookup-role-222222222222-eu-west-1' },
-      production: { account: '333333333333', region: 'eu-west-1', stacks: { EdgeWaf: 'Production-EdgeWaf', Tiers: 'Production-Tiers' } },
+      staging: {
+        account: '222222222222', region: 'eu-west-1',
+        stacks: { EdgeWaf: { stackName: 'Staging-EdgeWaf', region: 'us-east-1' }, Tiers: { stackName: 'Staging-Tiers' } },
+        readRoleArn: 'arn:aws:iam::222222222222:role/cdk-hnb659fds-lookup-role-222222222222-eu-west-1',
+      },
+      production: { account: '333333333333', region: 'eu-west-1', stacks: { EdgeWaf: { stackName: 'Production-EdgeWaf', region: 'us-east-1' }, Tiers: { stackName: 'Production-Tiers' } } },
       validityDays: 30,
       keyId: 'arn:aws:kms:eu-west-1:333333333333:alias/br-fagq2-guardrail-signing-k1',
       attestationBucket: 'br-fagq2-attestations-333333333333-eu-west-1',
       pipelineAccount: '111111111111',
     });
+  });
+
+  it("writes a configuration the validator's own schema loads, attesting EdgeWaf under us-east-1, where the other hook stack runs", () => {
+    const dir = join(assembly, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+    const config = loadValidatorConfig(join(dir, 'validator-config.json'));
+    const production = stageStacks(config.production);
+    expect(production.map((s) => [s.id, s.stackName, s.region])).toEqual([['EdgeWaf', 'Production-EdgeWaf', 'us-east-1'], ['Tiers', 'Production-Tiers', 'eu-west-1']]);
+    expect(stageStacks(config.staging).map((s) => s.region)).toEqual(['us-east-1', 'eu-west-1']);
+    // Each production stack's region is one a hook stack of the production account runs in.
+    const manifest = JSON.parse(readFileSync(join(assembly, 'manifest.json'), 'utf8'));
+    const hookRegions = ['Enforcement', 'Enforcement-us-east-1'].map((id) => manifest.artifacts[id].environment.split('/').pop());
+    for (const stack of production) expect(hookRegions).toContain(stack.region);
+    const edgeWaf = production.find((s) => s.id === 'EdgeWaf')!;
+    expect(templateSubjectName(edgeWaf.account, edgeWaf.region, edgeWaf.stackName)).toBe('cloudformation:333333333333:us-east-1:Production-EdgeWaf');
+    // The allowances the validator compares with: the bundled file, as loadAllowances reads it.
+    expect(existsSync(join(dir, 'allowances.json'))).toBe(true);
+    expect(validatorAllowances(config, { ALLOWANCES_FILE: join(dir, 'allowances.json') }).fixedRegionStacks).toEqual({ EdgeWaf: 'us-east-1' });
+    expect(fn.Properties.Environment.Variables.ALLOWANCES_FILE).toBe('/var/task/allowances.json');
   });
 
   it('may be invoked only by the pipeline account\'s GuardrailValidation role, named exactly', () => {

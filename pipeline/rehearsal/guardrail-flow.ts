@@ -23,7 +23,7 @@ import { decide, type HookResponse } from '../../enforcement/hook/decide.ts';
 import { compareStages } from '../../enforcement/parity/index.ts';
 import { parseValidatorConfig, type ValidatorConfig } from '../../enforcement/validator/config.ts';
 import type { ProductionReads, RunningImage, StagingReads } from '../../enforcement/validator/reads.ts';
-import { parseEcrImage, releaseValues, resolvePseudo } from '../../enforcement/validator/templates.ts';
+import { fileAssets, parseEcrImage, releaseValues, resolvePseudo } from '../../enforcement/validator/templates.ts';
 import { validate, type ValidateDeps, type ValidationResponse } from '../../enforcement/validator/validate.ts';
 import { buildRequest, type ValidationRequest } from '../guardrail/request.ts';
 import { listAssetManifests } from '../cloud-assembly.ts';
@@ -209,8 +209,13 @@ export async function runValidation(model: PipelineModel, stage: string, validat
   const staging = stagingReads(model, validator.config, view);
   const published = publishedAssets(model, validator.config.production.account);
 
+  // The run's inputs: the request, the validator's files, staging's templates, and the answers of
+  // production's registry and bucket for what the request's templates name.
+  const named = Object.values(request.templates).map((text) => JSON.parse(text) as Record<string, unknown>);
+  const files = named.flatMap((t) => fileAssets(t)).map((f) => `${f.bucket}/${f.key}`).sort();
   const key = createHash('sha256')
-    .update(JSON.stringify({ request, validator, published: { images: [...published.images].sort(), files: [...published.files.entries()].sort().map(([k, p]) => [k, existsSync(p) ? sourceDigest(p) : '']) } }))
+    .update(JSON.stringify({ release, templates: Object.entries(request.templates).sort(([x], [y]) => x.localeCompare(y)), validator }))
+    .update(JSON.stringify({ images: [...published.images].sort(), files: files.map((f) => [f, published.files.has(f) && existsSync(published.files.get(f)!) ? sourceDigest(published.files.get(f)!) : '']) }))
     .update(JSON.stringify(await Promise.all(Object.values(validator.config.staging.stacks).map((s) => staging.deployedTemplate(s.stackName, '')))))
     .digest('hex');
   const cached = cache?.get(key);

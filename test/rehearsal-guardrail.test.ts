@@ -12,13 +12,12 @@ import { verifyEnvelope } from '../enforcement/attestation/index';
 import type { ActionResult } from '../pipeline/rehearsal/actions';
 import { rehearseAll } from '../pipeline/rehearsal/cli';
 import type { GuardrailRehearsal } from '../pipeline/rehearsal/guardrail';
-import type { ValidationRun } from '../pipeline/rehearsal/guardrail-flow';
 import { REPO_ROOT, sharedAssembly } from './support/app';
+import { validations } from './support/validations';
 
 let workDir: string;
 let assembly: string;
 const cache = new Map<string, string>();
-const validations = new Map<string, ValidationRun>();
 let base: { results: ActionResult[]; guardrail: GuardrailRehearsal };
 
 beforeAll(async () => {
@@ -76,6 +75,22 @@ describe('the rehearsal runs the guardrail offline', () => {
     const { statement } = verifyEnvelope(run.store.get(tiersKey!)!, [run.trustedKey]);
     expect(statement.subject.map((s) => s.name)).toEqual(expect.arrayContaining(['cloudformation:333333333333:eu-west-1:Production-Tiers', 'cloudformation:333333333333:us-east-1:Production-EdgeWaf']));
     expect(statement.predicate.release.commit).toBe(run.release.commit);
+  });
+
+  it('feeds a release synthesized with a commit id (as the pipeline\'s Synth does) to the validator as it is', async () => {
+    const commit = 'c0ffee0000000000000000000000000000000001';
+    const dir = copyEdited('commit-release', (d) => {
+      for (const nested of ['assembly-Pipeline-Staging', 'assembly-Pipeline-Production']) {
+        for (const f of readdirSync(join(d, nested)).filter((x) => x.endsWith('.template.json'))) {
+          const file = join(d, nested, f);
+          writeFileSync(file, readFileSync(file, 'utf8').replaceAll('"test-version"', JSON.stringify(commit)));
+        }
+      }
+    });
+    const { results, guardrail } = await rehearseAll({ assemblyDir: dir, repoRoot: REPO_ROOT, cache, validations });
+    expect(guardrail.lines[0]).toMatch(new RegExp(`release ${commit} as synthesized$`));
+    expect(guardrail.validation!.release.commit).toBe(commit);
+    expect(failures(results)).toEqual([]);
   });
 
   it('refuses the real deploy when a decoy stage labelled Pipeline/Production stands beside the real one, relabelled (the deploy action\'s template is not the attested one)', async () => {

@@ -7,15 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templatesByRegion } from '../pipeline/lint-templates';
 import type { ActionResult } from '../pipeline/rehearsal/actions';
 import { rehearse } from '../pipeline/rehearsal/cli';
-import type { ValidationRun } from '../pipeline/rehearsal/guardrail-flow';
+import { validations } from './support/validations';
 import { REPO_ROOT, sharedAssembly } from './support/app';
 
 let workDir: string;
 let assembly: string;
 /** The tools' answers by content digest: a copy whose manifests did not change reuses them. */
 const cache = new Map<string, string>();
-/** The guardrail validator's runs by the digest of their inputs: copies that do not change them reuse one. */
-const validations = new Map<string, ValidationRun>();
 
 beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'rehearsal-test-'));

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT, SAFETY_NET_MS } from './services/helpers';
 import { leftovers } from './support/leftovers';
 
-const PART = ['test/queue-worker.test.ts', 'test/guardrail/digest.test.ts', 'test/services/helpers.test.ts', 'test/services/data-pipeline.test.ts'];
+const PART = ['test/queue-worker.test.ts', 'test/enforcement/attestation-openssl.test.ts', 'test/services/helpers.test.ts', 'test/services/data-pipeline.test.ts'];
 
 const dirs: string[] = [];
 afterAll(() => {

@@ -9,8 +9,8 @@
 // Exit 0 when nothing failed, 1 on any failure, 2 when an assembly cannot be read.
 import { resolve } from 'node:path';
 import { type ActionResult, rehearseAction } from './actions.ts';
-import { rehearseGuardrail } from './guardrail.ts';
-import type { HookModel } from './hook.ts';
+import { type GuardrailRehearsal, rehearseGuardrail } from './guardrail.ts';
+import type { ValidationRun } from './guardrail-flow.ts';
 import { formatDenial, handlerGaps, type IamActionResult, rehearseIam } from './iam/index.ts';
 import { readPipeline } from './model.ts';
 import { rehearseNetwork } from './network.ts';
@@ -21,29 +21,39 @@ import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
 export interface RehearsalOptions {
   readonly assemblyDir: string;
   readonly repoRoot: string;
-  /** The production hook's decision (default: the contract's model over what the validator is asked to attest). */
-  readonly hook?: HookModel;
+  /** The guardrail's validation runs by the digest of their inputs (shared across rehearsals of copies). */
+  readonly validations?: Map<string, ValidationRun>;
+  /** Decide the production hooks on this validation run instead of running the validator (guardrail.ts). */
+  readonly validation?: ValidationRun;
   /** The Synth action's commands ran in this CI run. */
   readonly synthRan?: boolean;
   /** Answers of the tools, by the digest of what they read (shared across rehearsals of copies). */
   readonly cache?: Map<string, string>;
 }
 
-/** Rehearses every action; the results in release order. */
-export function rehearse(options: RehearsalOptions): ActionResult[] {
+/** Rehearses every action; the results in release order, and the guardrail's own report. */
+export async function rehearseAll(options: RehearsalOptions): Promise<{ results: ActionResult[]; guardrail: GuardrailRehearsal }> {
   const model = readPipeline(resolve(options.assemblyDir));
   const cache = options.cache ?? new Map<string, string>();
   const tools = { repoRoot: options.repoRoot, synthRan: options.synthRan ?? false };
   const problems = orderingProblems(model);
-  const guardrailRuns = rehearseGuardrail(model, options.hook);
-  return model.stages.flatMap((stage) => stage.actions).map((action) => {
+  const guardrail = await rehearseGuardrail(model, { validations: options.validations, validation: options.validation });
+  const results = model.stages.flatMap((stage) => stage.actions).map((action) => {
     const ordering = problems.filter((p) => p.action === action).map((p) => p.problem);
     if (ordering.length) return { action, status: 'FAIL' as const, detail: ordering.join('; ') };
-    const run = guardrailRuns.find((r) => r.action === action);
+    const run = guardrail.runs.find((r) => r.action === action);
     if (run?.status === 'FAIL') return { action, status: 'FAIL' as const, detail: run.detail };
     const own = rehearseAction(action, model, tools, cache);
-    return run && own.status !== 'FAIL' ? { ...own, detail: `${own.detail}; ${run.detail}` } : own;
+    if (!run || own.status === 'FAIL') return own;
+    // The guardrail ran something here (the validator, the hook): the action's line says so.
+    return { ...own, status: run.status === 'RAN' ? ('RAN' as const) : own.status, detail: `${own.detail}; ${run.detail}` };
   });
+  return { results, guardrail };
+}
+
+/** Rehearses every action; the results in release order. */
+export async function rehearse(options: RehearsalOptions): Promise<ActionResult[]> {
+  return (await rehearseAll(options)).results;
 }
 
 export function formatResult(r: ActionResult): string {
@@ -73,12 +83,13 @@ async function main(argv: string[]): Promise<number> {
   const assemblyDir = positional[0] ?? 'cdk.out';
   const previousDir = argv.find((a) => a.startsWith('--rollback-to='))?.slice('--rollback-to='.length);
   let results: ActionResult[];
+  let guardrailLines: string[];
   let rollback: { line: string; failed: boolean } | undefined;
   let iam: IamActionResult[] = [];
   let gaps: Array<{ type: string; covered: string }> = [];
   let network: { lines: string[]; failed: number };
   try {
-    results = rehearse({ assemblyDir, repoRoot: process.cwd(), synthRan: argv.includes('--synth-ran') });
+    ({ results, guardrail: { lines: guardrailLines } } = await rehearseAll({ assemblyDir, repoRoot: process.cwd(), synthRan: argv.includes('--synth-ran') }));
     // Every endpoint each task and VPC function calls is reachable from its subnets (network.ts).
     network = rehearseNetwork(listStacks(resolve(assemblyDir)), process.cwd());
     if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);
@@ -92,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   for (const r of results) console.log(formatResult(r));
+  for (const line of guardrailLines) console.log(line);
   if (rollback) console.log(`${rollback.failed ? 'FAIL   ' : 'CHECKED'} ${rollback.line}`);
   const iamLines = iam.map(formatIam);
   for (const l of iamLines) console.log(l.line);

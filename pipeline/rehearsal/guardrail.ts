@@ -2,23 +2,35 @@
 // - GuardrailValidation: its role is the fixed-name role the validator's resource policy admits,
 //   it may invoke exactly the validator the enforcement deploys, and the validator is deployed by
 //   hand (a stack of the assembly that no pipeline action deploys);
-// - the production hook: the validator is modelled as passing the release it is asked about (the
-//   request pipeline/guardrail/request.ts builds from the assembly), and each production deploy
-//   action's template must then be admitted by the hook's decision (./hook.ts) for the account,
-//   region and stack name CloudFormation deploys it to. A production deploy whose template has no
-//   attestation FAILs: a decoy stage, a relabelled directory or a template changed after the
-//   request gains nothing.
-import { readFileSync } from 'node:fs';
-import { buildRequest } from '../guardrail/request.ts';
-import { attestationHook, attestationKey, type HookModel, sha256Hex } from './hook.ts';
+// - then the guardrail's real flow, offline (guardrail-flow.ts): the validator's own decision on
+//   the request pipeline/guardrail/request.ts builds from the assembly, and the production hook's
+//   own decision on each production deploy (the change set its Prepare creates, the stack update
+//   its Deploy executes), for the account, region and stack name CloudFormation deploys to. A
+//   production deploy whose template has no valid attestation FAILs: a decoy stage, a relabelled
+//   directory, a template changed after validation, or a release the validator refused.
+import { hookDecisions, runValidation, type ValidationRun, deployedValidator } from './guardrail-flow.ts';
 import { type PipelineAction, type PipelineModel, readTemplate } from './model.ts';
 
 type Json = any;
 
 export interface GuardrailRun {
   readonly action: PipelineAction;
-  readonly status: 'CHECKED' | 'FAIL';
+  readonly status: 'CHECKED' | 'RAN' | 'FAIL';
   readonly detail: string;
+}
+
+/** The guardrail's results per action, the validation's check lines, and the validation run itself. */
+export interface GuardrailRehearsal {
+  readonly runs: GuardrailRun[];
+  readonly lines: string[];
+  readonly validation?: ValidationRun;
+}
+
+export interface GuardrailOptions {
+  /** Validation runs by the digest of their inputs, shared across rehearsals of copies. */
+  readonly validations?: Map<string, ValidationRun>;
+  /** Decide the hooks on this validation run instead of running the validator (a template changed after validation). */
+  readonly validation?: ValidationRun;
 }
 
 /** The validator as GuardrailValidation names it, and the stack of the assembly that deploys it. */
@@ -28,48 +40,48 @@ interface Validator {
   readonly admits?: string;
 }
 
-/**
- * Checks GuardrailValidation and models the production hooks. `hook` decides on the templates;
- * by default the contract's model, over the attestations a passing validator would store for
- * the request GuardrailValidation sends.
- */
-export function rehearseGuardrail(model: PipelineModel, hook?: HookModel): GuardrailRun[] {
+const firstLine = (text: string) => (text.includes('\n') ? `${text.split('\n')[0]} (+${text.split('\n').length - 1} more)` : text);
+
+/** Checks GuardrailValidation, runs the validator on its request, and asks the production hook about every production deploy. */
+export async function rehearseGuardrail(model: PipelineModel, options: GuardrailOptions = {}): Promise<GuardrailRehearsal> {
   const actions = model.stages.flatMap((s) => s.actions);
   const validation = actions.find((a) => a.name === 'GuardrailValidation');
-  if (!validation) return [];
-  const results: GuardrailRun[] = [];
+  if (!validation) return { runs: [], lines: [] };
   const host = model.stacks.find((s) => s.displayName === 'Pipeline')!;
   const pipelineTemplate = readTemplate(host);
 
   const problem = validationProblem(validation, pipelineTemplate, host.account ?? '', model);
-  results.push(problem
-    ? { action: validation, status: 'FAIL', detail: problem }
-    : { action: validation, status: 'CHECKED', detail: `runs as ${roleOf(validation, pipelineTemplate)}, which may only invoke ${envOf(validation, 'VALIDATOR_ARN')}, deployed by hand (the enforcement) and admitting that role alone; invoking it needs AWS` });
-  if (problem) return results;
+  if (problem) return { runs: [{ action: validation, status: 'FAIL', detail: problem }], lines: [] };
 
   const stage = /--stage (\S+)/.exec(commandsOf(validation).join('\n'))?.[1] ?? 'Production';
-  const validatorAccount = envOf(validation, 'VALIDATOR_ARN')!.split(':')[4];
-  const decide = hook ?? attestationHook(attestedBy(model, stage, validatorAccount));
-  for (const action of actions.filter((a) => a.deploys && a.configuration.ActionMode === 'CHANGE_SET_REPLACE' && a.deploys.account === validatorAccount)) {
-    const stack = action.deploys!;
-    const answer = decide.admits({ account: stack.account!, region: stack.region!, stackName: String(action.configuration.StackName), template: readFileSync(stack.templateFile) });
-    results.push(answer.admitted
-      ? { action, status: 'CHECKED', detail: `the production hook admits ${action.configuration.StackName}: ${answer.detail}` }
-      : { action, status: 'FAIL', detail: `the production hook refuses ${action.configuration.StackName}: ${answer.detail}` });
+  const arn = envOf(validation, 'VALIDATOR_ARN')!;
+  const account = arn.split(':')[4]!;
+  const checked = `runs as ${roleOf(validation, pipelineTemplate)}, which may only invoke ${arn}, deployed by hand (the enforcement) and admitting that role alone`;
+  let run: ValidationRun;
+  let protectedStacks: string[];
+  try {
+    protectedStacks = deployedValidator(model, account, arn.split(':')[3]!, arn.split(':')[6]!).protectedStacks;
+    run = options.validation ?? (await runValidation(model, stage, arn, options.validations));
+  } catch (error) {
+    return { runs: [{ action: validation, status: 'FAIL', detail: `${checked}; the validator cannot be run on this assembly: ${(error as Error).message}` }], lines: [] };
   }
-  return results;
-}
-
-/** The attestations a validator that passes the request would store (subjects as the contract names them). */
-function attestedBy(model: PipelineModel, stage: string, account: string): Set<string> {
-  const request = buildRequest(model.assemblyDir, stage, { commit: '0'.repeat(40), executionId: 'rehearsal' });
-  const keys = new Set<string>();
-  for (const [stackName, text] of Object.entries(request.templates)) {
-    // The region the stack of that name deploys to in the stage (the validator knows it from its configuration).
-    const region = model.stacks.find((s) => s.stackName === stackName && s.account === account)?.region ?? '';
-    keys.add(attestationKey(account, region, stackName, sha256Hex(text)));
+  const { response } = run;
+  const lines = [
+    `RAN     guardrail validation (offline: the validator's decision, staging and production stood in from the assembly): ${run.releaseNote}`,
+    ...response.checks.map((c) => `${c.status === 'PASS' ? 'RAN    ' : 'FAIL   '} guardrail validation ${c.name}: ${firstLine(c.detail)}`),
+  ];
+  const runs: GuardrailRun[] = [
+    response.passed
+      ? { action: validation, status: 'RAN', detail: `${checked}; the validator (run here) passed release ${run.release.commit} and stored ${run.store.size} attestation objects` }
+      : { action: validation, status: 'FAIL', detail: `${checked}; the validator (run here) refused release ${run.release.commit}, nothing attested: ${response.checks.filter((c) => c.status === 'FAIL').map((c) => c.name).join(', ')}` },
+  ];
+  for (const d of await hookDecisions(model, account, run, protectedStacks)) {
+    const what = d.action.configuration.ActionMode === 'CHANGE_SET_REPLACE' ? `the change set of ${d.stackName}` : `the stack update of ${d.stackName}`;
+    runs.push(d.response.hookStatus === 'SUCCESS'
+      ? { action: d.action, status: 'RAN', detail: `the production hook (run here) admits ${what}: ${d.response.message}` }
+      : { action: d.action, status: 'FAIL', detail: `the production hook (run here) refuses ${what}: ${d.response.message}` });
   }
-  return keys;
+  return { runs, lines, validation: run };
 }
 
 function validationProblem(action: PipelineAction, template: Json, pipelineAccount: string, model: PipelineModel): string | undefined {

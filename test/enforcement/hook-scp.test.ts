@@ -14,7 +14,20 @@ const ADMIN_ROLE = 'br-fagq2-enforcement-admin';
 const ADMIN = `arn:aws:iam::${ACCOUNT}:role/${ADMIN_ROLE}`;
 const EXEC = `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-eu-west-1`;
 const DEPLOY = `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-deploy-role-${ACCOUNT}-eu-west-1`;
-const VALIDATOR_ROLE = `arn:aws:iam::${ACCOUNT}:role/br-fagq2-guardrail-enforcement-ValidatorRole-AbC123`;
+const GRDENF_EXEC = `arn:aws:iam::${ACCOUNT}:role/cdk-grdenf-cfn-exec-role-${ACCOUNT}-eu-west-1`;
+const GRDENF_DEPLOY = `arn:aws:iam::${ACCOUNT}:role/cdk-grdenf-deploy-role-${ACCOUNT}-eu-west-1`;
+
+/** The enforcement's templates as synthesized: the SCP must name what they really create. */
+function enforcementTemplate(artifactId: string): { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> } {
+  return JSON.parse(readFileSync(listStacks(sharedAssembly()).find((s) => s.artifactId === artifactId)!.templateFile, 'utf8'));
+}
+function namedProperty(type: string, property: string): string[] {
+  return Object.values(enforcementTemplate('Enforcement').Resources).filter((r) => r.Type === type && typeof r.Properties?.[property] === 'string').map((r) => r.Properties![property] as string);
+}
+// The validator's role is named; the others get CloudFormation's names: "<stack name>-<logical id>-<suffix>".
+const VALIDATOR_ROLE = `arn:aws:iam::${ACCOUNT}:role/${namedProperty('AWS::IAM::Role', 'RoleName')[0]}`;
+const HOOK_ROLE = `arn:aws:iam::${ACCOUNT}:role/br-fagq2-guardrail-enforcement-us-east-1-HooksHookRoleD7A2-AbC123`;
+const ATTESTATION_BUCKET = namedProperty('AWS::S3::Bucket', 'BucketName')[0];
 
 const shipped = readFileSync(join(REPO_ROOT, 'enforcement/scp.json'), 'utf8');
 /** The document as a user installs it: the README says to name the administrator's role. */
@@ -100,26 +113,58 @@ describe('enforcement/scp.json', () => {
     expect((await evaluate(EXEC, 'lambda:UpdateFunctionCode', hook)).deniedBy).toEqual(['DenyEnforcementFunctionChanges']);
     expect((await evaluate(EXEC, 'lambda:AddPermission', validator)).deniedBy).toEqual(['DenyEnforcementFunctionChanges']);
     expect((await evaluate(EXEC, 'lambda:InvokeFunction', validator)).result).toBe('Allowed'); // the validator decides for itself
-    expect((await evaluate(EXEC, 'iam:PutRolePolicy', VALIDATOR_ROLE)).deniedBy).toEqual(['DenyEnforcementRoleChanges']);
-    expect((await evaluate(EXEC, 'iam:UpdateAssumeRolePolicy', VALIDATOR_ROLE)).deniedBy).toEqual(['DenyEnforcementRoleChanges']);
+    expect((await evaluate(EXEC, 'iam:PutRolePolicy', VALIDATOR_ROLE)).deniedBy).toEqual(['DenyEnforcementRoleUse']);
+    expect((await evaluate(EXEC, 'iam:UpdateAssumeRolePolicy', VALIDATOR_ROLE)).deniedBy).toEqual(['DenyEnforcementRoleUse']);
     expect((await evaluate(ADMIN, 'iam:PutRolePolicy', VALIDATOR_ROLE)).result).toBe('Allowed');
 
-    const object = 'arn:aws:s3:::br-fagq2-guardrail-enforcement-attestations1a2b3c-xyz/attestations/333333333333/eu-west-1/Production-Tiers/ab.dsse.json';
+    expect(ATTESTATION_BUCKET).toMatch(/^br-fagq2-attestations-/);
+    const object = `arn:aws:s3:::${ATTESTATION_BUCKET}/attestations/333333333333/eu-west-1/Production-Tiers/ab.dsse.json`;
     expect((await evaluate(EXEC, 's3:PutObject', object)).deniedBy).toEqual(['DenyEnforcementBucketWrites']);
     expect((await evaluate(EXEC, 's3:DeleteObject', object)).deniedBy).toEqual(['DenyEnforcementBucketWrites']);
     expect((await evaluate(VALIDATOR_ROLE, 's3:PutObject', object)).result).toBe('Allowed');
     expect((await evaluate(EXEC, 's3:GetObject', object)).result).toBe('Allowed'); // attestations are public knowledge
 
     const key = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-    const tagged = { 'aws:ResourceTag/br-fagq2:enforcement': 'guardrail-key' };
+    // The signing keys are known by their aliases (kms:ResourceAliases), which the stack creates.
+    const tagged = { 'kms:ResourceAliases': namedProperty('AWS::KMS::Alias', 'AliasName') } as unknown as Record<string, string>;
+    expect(tagged['kms:ResourceAliases']).toEqual(['alias/br-fagq2-guardrail-signing-k1']);
     expect((await evaluate(EXEC, 'kms:Sign', key, 'eu-west-1', tagged)).deniedBy).toEqual(['DenyEnforcementKeyUse']);
     expect((await evaluate(EXEC, 'kms:PutKeyPolicy', key, 'eu-west-1', tagged)).deniedBy).toEqual(['DenyEnforcementKeyUse']);
     expect((await evaluate(EXEC, 'kms:GetPublicKey', key, 'eu-west-1', tagged)).result).toBe('Allowed');
     expect((await evaluate(VALIDATOR_ROLE, 'kms:Sign', key, 'eu-west-1', tagged)).result).toBe('Allowed');
+    // A key without those aliases (a stage's) is the stages' own.
+    expect((await evaluate(EXEC, 'kms:PutKeyPolicy', key, 'eu-west-1', { 'kms:ResourceAliases': ['alias/Production-Tiers-data'] } as unknown as Record<string, string>)).result).toBe('Allowed');
+  });
+
+  it("keeps the enforcement's bootstrap (grdenf) and roles to the administrator: no one else assumes, passes or changes them", async () => {
+    expect(VALIDATOR_ROLE).toMatch(/:role\/br-fagq2-guardrail-validator$/);
+    for (const role of [GRDENF_DEPLOY, GRDENF_EXEC, VALIDATOR_ROLE, HOOK_ROLE]) {
+      expect((await evaluate(EXEC, 'sts:AssumeRole', role)).deniedBy).toEqual(['DenyEnforcementRoleUse']);
+      expect((await evaluate(EXEC, 'iam:PassRole', role)).deniedBy).toEqual(['DenyEnforcementRoleUse']);
+      expect((await evaluate(ADMIN, 'sts:AssumeRole', role)).result).toBe('Allowed');
+    }
+    // The deploy role passes the execution role to CloudFormation when the administrator deploys.
+    expect((await evaluate(GRDENF_DEPLOY, 'iam:PassRole', GRDENF_EXEC)).result).toBe('Allowed');
+    // CloudFormation creates the hooks through the grdenf execution role.
+    expect((await evaluate(GRDENF_EXEC, 'cloudformation:SetTypeConfiguration', '*')).result).toBe('Allowed');
+    expect((await evaluate(GRDENF_EXEC, 'cloudformation:ActivateType', '*')).result).toBe('Allowed');
+    // The enforcement's asset bucket (its functions' code) is written by its own bootstrap only.
+    const code = `arn:aws:s3:::cdk-grdenf-assets-${ACCOUNT}-eu-west-1/0123abcd.zip`;
+    expect((await evaluate(EXEC, 's3:PutObject', code)).deniedBy).toEqual(['DenyEnforcementBucketWrites']);
+    expect((await evaluate(ADMIN, 's3:PutObject', code)).result).toBe('Allowed');
+  });
+
+  it('covers the enforcement stack of every region and its bootstrap stack', async () => {
+    const stacks = listStacks(sharedAssembly()).filter((s) => s.artifactId.startsWith('Enforcement'));
+    expect(stacks.length).toBeGreaterThanOrEqual(2);
+    for (const stack of [...stacks.map((s) => ({ name: s.stackName, region: s.region! })), { name: 'CDKToolkit-grdenf', region: 'us-east-1' }]) {
+      const arn = `arn:aws:cloudformation:${stack.region}:${ACCOUNT}:stack/${stack.name}/0a1b2c3d-0000-0000-0000-000000000000`;
+      expect((await evaluate(EXEC, 'cloudformation:UpdateStack', arn, stack.region)).deniedBy, stack.name).toEqual(['DenyEnforcementStackChanges']);
+      expect((await evaluate(GRDENF_DEPLOY, 'cloudformation:UpdateStack', arn, stack.region)).result).toBe('Allowed');
+    }
   });
 
   it("denies moving the guardrail's key aliases (the hooks trust keys by alias) to all but the administrator and the enforcement's own deployer", async () => {
-    const GRDENF_EXEC = `arn:aws:iam::${ACCOUNT}:role/cdk-grdenf-cfn-exec-role-${ACCOUNT}-eu-west-1`;
     for (const name of ['br-fagq2-guardrail-signing-k1', 'br-fagq2-guardrail-signing-k2']) {
       for (const region of ['eu-west-1', 'us-east-1']) {
         const alias = `arn:aws:kms:${region}:${ACCOUNT}:alias/${name}`;

@@ -119,8 +119,10 @@ export function stackCalls(action: string, t: ResolvedTemplate, executionRole: s
     const own = arnOf(id);
     // The resources a handler acts on: those its properties name, not the ones a policy document
     // inside it grants on (an AWS::IAM::Policy acts on the roles it attaches to).
-    const { PolicyDocument, AssumeRolePolicyDocument, KeyPolicy, Policies, ResourcePolicy, RepositoryPolicyText, ...named } = props;
-    void PolicyDocument; void AssumeRolePolicyDocument; void KeyPolicy; void Policies; void ResourcePolicy; void RepositoryPolicyText;
+    // Nor environment variables: a function's or a container's environment names ARNs its code
+    // uses (the validator's SIGNING_KEY_ARN), which the handler never touches.
+    const { PolicyDocument, AssumeRolePolicyDocument, KeyPolicy, Policies, ResourcePolicy, RepositoryPolicyText, Environment, ...named } = props;
+    void PolicyDocument; void AssumeRolePolicyDocument; void KeyPolicy; void Policies; void ResourcePolicy; void RepositoryPolicyText; void Environment;
     if (Array.isArray(named.Roles)) named.Roles = named.Roles.map((n: string) => (String(n).startsWith('arn:') ? n : `arn:aws:iam::${account}:role/${n}`));
     const referenced = [...new Set(strings(named).flatMap((s) => {
       if (s.startsWith('arn:aws:iam::aws:policy/')) return []; // a managed policy is attached, not acted on

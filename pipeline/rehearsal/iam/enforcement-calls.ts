@@ -124,7 +124,7 @@ export function handDeployCalls(action: string, t: ResolvedTemplate, qualifier: 
     calls.push({ action, principal, permission, resource, context, why, citation });
   if (admin) {
     for (const [role, kind] of [[deploy, 'deploy'], [publishing, 'file-publishing']] as const) {
-      call(admin, 'sts:AssumeRole', role, roleContext(admin, { 'iam:ResourceTag/aws-cdk:bootstrap-role': kind, 'aws:ResourceTag/aws-cdk:bootstrap-role': kind }), `the administrator's cdk deploy assumes the ${qualifier} ${kind} role`);
+      call(admin, 'sts:AssumeRole', role, roleContext(admin, { 'iam:ResourceTag/aws-cdk:bootstrap-role': kind, 'aws:ResourceTag/aws-cdk:bootstrap-role': kind, 'aws:RequestedRegion': region }), `the administrator's cdk deploy assumes the ${qualifier} ${kind} role`);
     }
   }
   for (const permission of ['cloudformation:DescribeStacks', 'cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet', 'cloudformation:DeleteChangeSet', 'cloudformation:GetTemplate']) {
@@ -144,10 +144,6 @@ function resourcesOf(t: ResolvedTemplate, type: string): Array<[string, Json]> {
   return t.resources().filter(([, r]) => r.Type === type).map(([id, r]) => [id, t.resolve(r.Properties ?? {})]);
 }
 
-/** A function's ARN, resolved. */
-function functionArn(t: ResolvedTemplate, reference: string): string {
-  return reference.startsWith('arn:') ? reference : `arn:aws:lambda:${t.place.region}:${t.place.account}:function:${reference}`;
-}
 
 /** The props of the function with this ARN in a stack. */
 function functionProps(t: ResolvedTemplate, arn: string): Json | undefined {
@@ -184,13 +180,15 @@ export function enforcementCalls(model: PipelineModel, world: PolicyWorld): Call
     const { account, region } = t.place;
     const productionStacks = actions.filter((a) => a.deploys?.account === account).map((a) => a.deploys!).filter((s, i, all) => all.findIndex((x) => x.displayName === s.displayName) === i);
 
-    // --- The validator: the function a role of another account may invoke.
-    for (const [id, p] of resourcesOf(t, 'AWS::Lambda::Permission')) {
-      const caller = String(p.Principal);
-      if (!caller.startsWith('arn:aws:iam::') || accountOf(caller) === account) continue;
-      const fn = functionArn(t, String(p.FunctionName));
-      const action = pipelineActionOf(pipeline, caller) ?? 'Guardrail/GuardrailValidation';
-      calls.push({ action, principal: caller, permission: 'lambda:InvokeFunction', resource: fn, context: roleContext(caller), why: `the GuardrailValidation step invokes the validator across accounts (identity policy in the pipeline account, resource policy ${source} ${id})`, citation: ENFORCEMENT_DOCS.lambdaCrossAccount });
+    // --- The validator: the function that signs (its SIGNING_KEY_ARN), invoked by the pipeline
+    // account's roles whose identity policies name it (the GuardrailValidation step's).
+    for (const [vid] of t.resources().filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SIGNING_KEY_ARN)) {
+      const fn = String(t.resolve({ 'Fn::GetAtt': [vid, 'Arn'] }));
+      const callers = [...world.roles.values()].filter((r) => r.source === 'Pipeline' && allowedResources(r, 'lambda:InvokeFunction').includes(fn)).map((r) => r.arn);
+      const action = callers.map((c) => pipelineActionOf(pipeline, c)).find(Boolean) ?? 'Guardrail/GuardrailValidation';
+      for (const caller of callers) {
+        calls.push({ action, principal: caller, permission: 'lambda:InvokeFunction', resource: fn, context: roleContext(caller), why: `the GuardrailValidation step invokes the validator across accounts (its identity policy in the pipeline account, the function's resource policy in ${source})`, citation: `${ENFORCEMENT_DOCS.lambdaCrossAccount}; ${ENFORCEMENT_DOCS.crossAccountEvaluation}` });
+      }
       const props = functionProps(t, fn);
       const validator: string | undefined = props?.Role;
       if (!validator) continue;

@@ -175,6 +175,13 @@ describe("the rehearsal's IAM evaluation of the enforcement", () => {
     for (const d of denied) expect(d).toMatchObject({ result: 'ExplicitlyDenied', decidedBy: expect.stringContaining('explicit Deny in the resource policy Enforcement AttestationsPolicy521013AD: statement "OnlyTheValidatorAttests"') });
   });
 
+  it("seeded: staging bootstrapped without --trust-for-lookup <production> denies the validator's reads of staging", async () => {
+    const results = await rehearse(assembly, { bootstrapTrustForLookup: { '222222222222': [] } });
+    const denied = of(results, 'Guardrail/GuardrailValidation').denied;
+    expect(denied).toEqual([expect.objectContaining({ result: 'ImplicitlyDenied', call: expect.objectContaining({ principal: VALIDATOR_ROLE, permission: 'sts:AssumeRole', resource: 'arn:aws:iam::222222222222:role/cdk-hnb659fds-lookup-role-222222222222-eu-west-1' }) })]);
+    expect(denied[0].decidedBy).toMatch(/no Allow in the trust policy of arn:aws:iam::222222222222:role\/cdk-hnb659fds-lookup-role-/);
+  });
+
   it("seeded: a Lambda hook execution role trusting another service denies CloudFormation Hooks at every production operation of that region", async () => {
     const dir = copyEdited('hook-trust', 'Enforcement', (t) => {
       const role = t.Resources.HooksLambdaHookExecutionRoleCB447BAC.Properties.AssumeRolePolicyDocument;

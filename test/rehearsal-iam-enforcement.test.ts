@@ -98,10 +98,11 @@ describe("the rehearsal's IAM evaluation of the enforcement", () => {
       { principal, permission: 'cloudformation:UpdateStack', resource: stack('br-fagq2-guardrail-enforcement') },
       { principal, permission: 'cloudformation:CreateChangeSet', resource: stack('br-fagq2-guardrail-enforcement-us-east-1', 'us-east-1') },
       { principal, permission: 'cloudformation:UpdateStack', resource: stack('CDKToolkit-grdenf') },
+      { principal, permission: 'iam:PutRolePolicy', resource: VALIDATOR_ROLE },
     ].map((c) => ({ ...c, action: `try/${principal.split('/').pop()}`, context: { 'aws:PrincipalArn': principal, 'aws:SecureTransport': 'true' }, why: 'test', citation: 'test' }));
     const results = await rehearse(assembly, { extraCalls: () => [...tries(PIPELINE_EXEC), ...tries(PIPELINE_DEPLOY), ...tries(ADMIN)] });
     const exec = of(results, `try/${PIPELINE_EXEC.split('/').pop()}`);
-    expect(exec.evaluated).toBe(6);
+    expect(exec.evaluated).toBe(7);
     expect(exec.denied.map((d) => [d.call.permission, d.result, d.decidedBy.match(/statement "(\w+)"/)?.[1]])).toEqual([
       ['cloudformation:SetTypeConfiguration', 'ExplicitlyDenied', 'DenyHookAndTypeManagement'],
       ['cloudformation:ActivateType', 'ExplicitlyDenied', 'DenyHookAndTypeManagement'],
@@ -109,6 +110,7 @@ describe("the rehearsal's IAM evaluation of the enforcement", () => {
       ['cloudformation:UpdateStack', 'ExplicitlyDenied', 'DenyEnforcementStackChanges'],
       ['cloudformation:CreateChangeSet', 'ExplicitlyDenied', 'DenyEnforcementStackChanges'],
       ['cloudformation:UpdateStack', 'ExplicitlyDenied', 'DenyEnforcementStackChanges'],
+      ['iam:PutRolePolicy', 'ExplicitlyDenied', 'DenyEnforcementRoleChanges'],
     ]);
     expect(of(results, `try/${PIPELINE_DEPLOY.split('/').pop()}`).denied.filter((d) => d.call.permission === 'cloudformation:UpdateStack')).toHaveLength(2);
     expect(of(results, `try/${ADMIN.split('/').pop()}`).denied).toEqual([]);

@@ -17,6 +17,11 @@ const WILDCARDS: ReadonlyArray<{ readonly path: RegExp; readonly finding: RegExp
     reason: 'The validator writes one attestation per template under attestations/ and one envelope per release under releases/ (keys named by what they attest), and reads revocations under revoked/ (named by commit); the bucket policy denies every other writer.',
   },
   {
+    path: /\/ValidatorRole\//,
+    finding: /^Resource::arn:aws:s3:::cdk-hnb659fds-assets-\d{12}-[a-z0-9-]+\/\*$/,
+    reason: "s3:GetObject of the file assets the production templates name by key in production's asset bucket (keys are asset hashes): the validator attests their content digests.",
+  },
+  {
     path: /\/HookRole\//,
     finding: /^Resource::arn:aws:s3:::br-fagq2-attestations-\d{12}-[a-z0-9-]+\/(attestations|revoked)\/\*$/,
     reason: 'The hook reads the attestation of the template it receives (keyed by account, region, stack and digest) and the revocation of its release (keyed by commit): s3:GetObject only.',

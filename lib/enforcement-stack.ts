@@ -185,6 +185,15 @@ export class GuardrailEnforcementStack extends Stack {
       actions: ['ecr:DescribeImages', 'ecr:BatchGetImage'],
       resources: [`arn:${Aws.PARTITION}:ecr:${production.region}:${production.account}:repository/cdk-hnb659fds-container-assets-${production.account}-${production.region}`],
     }));
+    // The production stacks' file assets, re-read to attest their content digests
+    // (enforcement/validator/aws-reads.ts, objectSha256): the bootstrap asset bucket of each
+    // production region grants nothing itself, so the role's own policy must (found by the
+    // rehearsal's IAM step: ImplicitlyDenied without it). The bucket uses the AWS managed key
+    // aws/s3 (the pinned CLI's default bootstrap), whose policy admits the account's principals through S3.
+    this.validatorRole.addToPolicy(new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: props.regions.map((region) => `arn:${this.partition}:s3:::cdk-hnb659fds-assets-${production.account}-${region}/*`),
+    }));
     // The one caller: the pipeline's GuardrailValidation role, by its fixed name (a resource
     // policy names it exactly; no other principal of the pipeline account may invoke).
     this.validator.addPermission('PipelineGuardrailValidation', {

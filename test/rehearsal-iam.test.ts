@@ -181,17 +181,63 @@ describe('the rehearsal\'s IAM evaluation', () => {
     expect(of(results, 'Staging/Tiers.Prepare').denied).toEqual([]);
   });
 
-  it('takes further calls as data (extraCalls): the verify role, which holds no lambda:InvokeFunction, is denied invoking a production validator, in its action', async () => {
+  it('takes further calls as data (extraCalls): the production deploy-checks role, which holds no lambda:InvokeFunction and which the validator\'s resource policy does not name, is denied invoking the validator, in its action', async () => {
     const validator = 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator';
     const results = await rehearseIam(readPipeline(assembly), {
       repoRoot: REPO_ROOT,
       scpDir: join(workDir, 'no-scps'),
       extraCalls: (world) => {
-        const role = [...world.roles.keys()].find((arn) => arn.endsWith(':role/br-fagq2-guardrail-verify'))!;
+        const role = [...world.roles.keys()].find((arn) => arn.endsWith(':role/br-fagq2-production-deploy-checks'))!;
+        expect(role).toBeDefined();
         return [{ action: 'Guardrail/GuardrailValidation', principal: role, permission: 'lambda:InvokeFunction', resource: validator, context: { 'aws:PrincipalArn': role, 'aws:SecureTransport': 'true' }, why: 'the validation step invokes the production validator', citation: 'test' }];
       },
     });
     const validation = of(results, 'Guardrail/GuardrailValidation');
-    expect(validation.denied).toEqual([expect.objectContaining({ result: 'ImplicitlyDenied', call: expect.objectContaining({ resource: validator }) })]);
+    // the step's own role invokes it (allowed); the extra call alone is denied
+    expect(validation.denied).toEqual([expect.objectContaining({ result: 'ImplicitlyDenied', call: expect.objectContaining({ resource: validator, principal: 'arn:aws:iam::333333333333:role/br-fagq2-production-deploy-checks' }) })]);
+    expect(validation.denied[0].decidedBy).toMatch(/no Allow in the identity policies of arn:aws:iam::333333333333:role\/br-fagq2-production-deploy-checks/);
+  });
+
+  it('the deploy checks read their OIDC client secret (created by the operator: identity side): allowed as shipped, denied when the role names another secret', async () => {
+    const secretCalls = (r: IamActionResult[]) => r.flatMap((x) => x.denied).filter((d) => d.call.permission === 'secretsmanager:GetSecretValue');
+    const model = readPipeline(assembly);
+    const calls = releaseCalls(model, buildWorld(model, REPO_ROOT), { repoRoot: REPO_ROOT }).filter((c) => c.permission === 'secretsmanager:GetSecretValue');
+    expect(calls.map((c) => [c.action, c.principal, c.resource])).toEqual([
+      ['Staging/StagingDeployChecks', 'arn:aws:iam::222222222222:role/br-fagq2-staging-deploy-checks', 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:br-fagq2-staging/deploy-checks/oidc-client-AbCdEf'],
+      ['Production/ProductionDeployChecks', 'arn:aws:iam::333333333333:role/br-fagq2-production-deploy-checks', 'arn:aws:secretsmanager:eu-west-1:333333333333:secret:br-fagq2-production/deploy-checks/oidc-client-AbCdEf'],
+    ]);
+    expect(secretCalls(await rehearse(assembly))).toEqual([]);
+    const dir = copyEdited('secret', (d) => editTemplate(d, 'Pipeline/Production/Tiers', (t) => {
+      for (const r of Object.values(t.Resources) as any[]) {
+        for (const st of r.Type === 'AWS::IAM::Policy' ? r.Properties.PolicyDocument.Statement : []) {
+          if (st.Sid === 'WriteCredential') st.Resource = 'arn:aws:secretsmanager:eu-west-1:333333333333:secret:br-fagq2-staging/deploy-checks/oidc-client-??????';
+        }
+      }
+    }));
+    const denied = secretCalls(await rehearse(dir));
+    expect(denied).toEqual([expect.objectContaining({ result: 'ImplicitlyDenied', call: expect.objectContaining({ action: 'Production/ProductionDeployChecks' }) })]);
+    expect(denied[0].decidedBy).toMatch(/no Allow in the identity policies of arn:aws:iam::333333333333:role\/br-fagq2-production-deploy-checks/);
+  });
+
+  it('CloudWatch publishes to the alarm topic with aws:SourceAccount and aws:SourceArn (the topic policy\'s conditions): allowed as shipped, denied when the policy names other alarms', async () => {
+    const model = readPipeline(assembly);
+    const publishes = releaseCalls(model, buildWorld(model, REPO_ROOT), { repoRoot: REPO_ROOT }).filter((c) => c.action === 'Production/Tiers.Deploy' && c.principal === 'cloudwatch.amazonaws.com' && c.permission === 'sns:Publish');
+    expect(publishes.length).toBeGreaterThanOrEqual(9);
+    for (const c of publishes) {
+      expect(c.context['aws:SourceAccount']).toBe('333333333333');
+      expect(c.context['aws:SourceArn']).toMatch(/^arn:aws:cloudwatch:eu-west-1:333333333333:alarm:/);
+    }
+    const denied = (r: IamActionResult[]) => of(r, 'Production/Tiers.Deploy').denied.filter((d) => d.call.principal === 'cloudwatch.amazonaws.com' && d.call.permission === 'sns:Publish');
+    expect(denied(await rehearse(assembly))).toEqual([]);
+    const dir = copyEdited('alarm-source-arn', (d) => editTemplate(d, 'Pipeline/Production/Tiers', (t) => {
+      for (const r of Object.values(t.Resources) as any[]) {
+        for (const st of r.Type === 'AWS::SNS::TopicPolicy' ? r.Properties.PolicyDocument.Statement : []) {
+          if (st.Sid === 'CloudWatchAlarmsOfThisAccount') st.Condition.ArnLike['aws:SourceArn'] = 'arn:aws:cloudwatch:eu-west-1:222222222222:alarm:*';
+        }
+      }
+    }));
+    const seeded = denied(await rehearse(dir));
+    expect(seeded.length).toBe(publishes.length);
+    for (const d of seeded) expect(d).toMatchObject({ result: 'ImplicitlyDenied', decidedBy: expect.stringMatching(/no Allow in the resource policy Pipeline\/Production\/Tiers AlarmsTopicPolicy/) });
   });
 });

@@ -138,7 +138,7 @@ describe('the network rehearsal', () => {
     const seeded = rehearsalCli(staging.assemblyDir.replace(/\/assembly-Pipeline-Staging$/, ''));
     expect(seeded.code).toBe(1);
     expect(seeded.lines).toContainEqual(expect.stringMatching(/^FAIL {4}network Pipeline\/Staging\/Tiers: 1 of 15 endpoint\(s\) unreachable: API task \(api-id6pe9zboa\) → OIDC_ISSUER=/));
-    expect(seeded.lines.at(-1)).toMatch(/^rehearsal: \d+ actions, 1 failed$/);
+    expect(seeded.lines.at(-1)).toMatch(/^rehearsal: \d+ actions, \d+ permissions evaluated \(IAM\), 1 failed$/); // the network line alone: IAM passes
   });
 
   it('compares address ranges', () => {

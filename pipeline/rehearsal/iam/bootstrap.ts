@@ -20,7 +20,16 @@ export interface BootstrapEnvironment {
   readonly trust: readonly string[];
   /** `--cloudformation-execution-policies`. */
   readonly executionPolicies: readonly string[];
+  /** `--trust-for-lookup`: accounts whose principals may assume the lookup role only. @default none */
+  readonly trustForLookup?: readonly string[];
+  /** `--qualifier`. @default hnb659fds */
+  readonly qualifier?: string;
+  /** `--toolkit-stack-name`. @default CDKToolkit */
+  readonly toolkitStackName?: string;
 }
+
+/** The default bootstrap qualifier. */
+export const DEFAULT_QUALIFIER = 'hnb659fds';
 
 const parsed = new Map<string, Json>();
 
@@ -34,14 +43,30 @@ export function bootstrapTemplate(repoRoot: string): Json {
 /** The bootstrap template instantiated for one environment. */
 export function bootstrapStack(repoRoot: string, env: BootstrapEnvironment): ResolvedTemplate {
   return new ResolvedTemplate(bootstrapTemplate(repoRoot), {
-    stackName: 'CDKToolkit',
+    stackName: env.toolkitStackName ?? 'CDKToolkit',
     account: env.account,
     region: env.region,
-    parameters: { TrustedAccounts: [...env.trust], CloudFormationExecutionPolicies: [...env.executionPolicies] },
+    parameters: {
+      TrustedAccounts: [...env.trust],
+      TrustedAccountsForLookup: [...(env.trustForLookup ?? [])],
+      CloudFormationExecutionPolicies: [...env.executionPolicies],
+      Qualifier: env.qualifier ?? DEFAULT_QUALIFIER,
+      // What the pinned CLI passes on a first bootstrap without --bootstrap-kms-key-id or
+      // --bootstrap-customer-key (aws-cdk's Bootstrapper: `kmsKeyId ?? (createCustomerMasterKey
+      // === true ? CREATE_NEW_KEY : USE_AWS_MANAGED_KEY)`): the asset bucket is encrypted with
+      // the AWS managed key aws/s3, whose policy admits the account's principals through S3.
+      FileAssetsBucketKmsKeyId: 'AWS_MANAGED_KEY',
+    },
   });
 }
 
 /** The bootstrap role names of an environment (qualifier hnb659fds, the default). */
-export function bootstrapRoleArn(kind: 'deploy' | 'cfn-exec' | 'file-publishing' | 'image-publishing' | 'lookup', account: string, region: string): string {
-  return `arn:aws:iam::${account}:role/cdk-hnb659fds-${kind}-role-${account}-${region}`;
+export function bootstrapRoleArn(kind: 'deploy' | 'cfn-exec' | 'file-publishing' | 'image-publishing' | 'lookup', account: string, region: string, qualifier = DEFAULT_QUALIFIER): string {
+  return `arn:aws:iam::${account}:role/cdk-${qualifier}-${kind}-role-${account}-${region}`;
+}
+
+/** The bootstrap qualifier a synthesized template expects (its BootstrapVersion parameter, `/cdk-bootstrap/<qualifier>/version`). */
+export function qualifierOf(template: Json): string {
+  const name = String(template?.Parameters?.BootstrapVersion?.Default ?? '');
+  return /^\/cdk-bootstrap\/([^/]+)\/version$/.exec(name)?.[1] ?? DEFAULT_QUALIFIER;
 }

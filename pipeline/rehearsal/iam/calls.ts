@@ -55,6 +55,7 @@ export const DOCS = {
   ecsHooks: 'ECS developer guide, "Lifecycle hooks for Amazon ECS service deployments" (ecs.amazonaws.com assumes the hook role, which needs lambda:InvokeFunction): https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-lifecycle-hooks.html',
   lambdaRole: 'Lambda developer guide, "Defining Lambda function permissions with an execution role" (lambda.amazonaws.com assumes it; logs writes): https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html',
   flowLogs: 'VPC user guide, "IAM role for publishing flow logs to CloudWatch Logs": https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html',
+  secretValue: 'Secrets Manager user guide, "Permissions policy examples" (secretsmanager:GetSecretValue; the ARN ends in the name, a hyphen and six random characters) and API Reference "GetSecretValue": https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html',
   customResource: 'CloudFormation user guide, "Lambda-backed custom resources" (CloudFormation invokes the ServiceToken function): https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-custom-resources-lambda.html',
 };
 
@@ -119,8 +120,10 @@ export function stackCalls(action: string, t: ResolvedTemplate, executionRole: s
     const own = arnOf(id);
     // The resources a handler acts on: those its properties name, not the ones a policy document
     // inside it grants on (an AWS::IAM::Policy acts on the roles it attaches to).
-    const { PolicyDocument, AssumeRolePolicyDocument, KeyPolicy, Policies, ResourcePolicy, RepositoryPolicyText, ...named } = props;
-    void PolicyDocument; void AssumeRolePolicyDocument; void KeyPolicy; void Policies; void ResourcePolicy; void RepositoryPolicyText;
+    // Nor environment variables: a function's or a container's environment names ARNs its code
+    // uses (the validator's SIGNING_KEY_ARN), which the handler never touches.
+    const { PolicyDocument, AssumeRolePolicyDocument, KeyPolicy, Policies, ResourcePolicy, RepositoryPolicyText, Environment, ...named } = props;
+    void PolicyDocument; void AssumeRolePolicyDocument; void KeyPolicy; void Policies; void ResourcePolicy; void RepositoryPolicyText; void Environment;
     if (Array.isArray(named.Roles)) named.Roles = named.Roles.map((n: string) => (String(n).startsWith('arn:') ? n : `arn:aws:iam::${account}:role/${n}`));
     const referenced = [...new Set(strings(named).flatMap((s) => {
       if (s.startsWith('arn:aws:iam::aws:policy/')) return []; // a managed policy is attached, not acted on
@@ -372,6 +375,16 @@ export function pipelineCalls(model: PipelineModel, pipeline: ResolvedTemplate, 
           calls.push({ action: key, principal: serviceRole, permission: 'sts:AssumeRole', resource: role, context: roleContext(serviceRole, tag), why: 'the build\'s commands assume this role', citation: kind ? DOCS.bootstrap : DOCS.pipelineRole });
           calls.push(...publishingCalls(key, role, world));
           }
+        }
+        // The deploy checks' authenticated write: the checks role reads the stage's OIDC client
+        // secret (pipeline/checks/deploy/oidc-token.ts), named by the project's environment. The
+        // operator creates the secret (no template holds it): only the identity side and the SCPs
+        // are evaluated; Secrets Manager appends `-` and six characters to the name in the ARN.
+        const variables = Object.fromEntries(((project?.Properties.Environment?.EnvironmentVariables ?? []) as Json[]).map((v) => [v.Name, pipeline.resolve(v.Value)]));
+        if (variables.OIDC_CLIENT_SECRET_ID && variables.CHECKS_ROLE_ARN) {
+          const checksRole = String(variables.CHECKS_ROLE_ARN);
+          const secret = `arn:aws:secretsmanager:${variables.AWS_REGION ?? actionRegion}:${accountOf(checksRole)}:secret:${variables.OIDC_CLIENT_SECRET_ID}-AbCdEf`;
+          calls.push({ action: key, principal: checksRole, permission: 'secretsmanager:GetSecretValue', resource: secret, context: roleContext(checksRole), why: 'the deploy checks read the OIDC client secret for their authenticated write (created by the operator: identity side only)', citation: DOCS.secretValue });
         }
       } else if (provider === 'CloudFormation') {
         const stackName: string = config.StackName;

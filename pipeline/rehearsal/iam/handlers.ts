@@ -40,12 +40,31 @@ const HAND_LISTED: Record<string, HandlerPermissions> = {
     permissions: { create: ['codebuild:CreateProject', 'iam:PassRole'], update: ['codebuild:UpdateProject', 'iam:PassRole'], delete: ['codebuild:DeleteProject'] },
     source: 'hand-listed: CodeBuild API Reference (CreateProject, UpdateProject, DeleteProject)',
   },
+  // Not in the schema database. A Lambda or Guard hook is a hook type activated and configured in
+  // the account: Hooks user guide, "Grant IAM permissions for CloudFormation Hooks" (ActivateType and
+  // SetTypeConfiguration "work together to create Hooks in your account"; DescribeType,
+  // BatchDescribeTypeConfigurations to read them; DeactivateType to remove one) and the Service
+  // Authorization Reference (ActivateType also authorizes iam:PassRole of the execution role).
+  'AWS::CloudFormation::LambdaHook': hookType(),
+  'AWS::CloudFormation::GuardHook': hookType(),
   // Legacy type with no handlers in its schema. SNS API Reference Subscribe/SetSubscriptionAttributes/Unsubscribe.
   'AWS::SNS::Subscription': {
     permissions: { create: ['sns:Subscribe', 'sns:GetSubscriptionAttributes'], update: ['sns:SetSubscriptionAttributes'], delete: ['sns:Unsubscribe'] },
     source: 'hand-listed: SNS API Reference (Subscribe, SetSubscriptionAttributes, Unsubscribe)',
   },
 };
+
+function hookType(): HandlerPermissions {
+  const read = ['cloudformation:DescribeType', 'cloudformation:BatchDescribeTypeConfigurations', 'cloudformation:ListTypes'];
+  return {
+    permissions: {
+      create: ['cloudformation:ActivateType', 'cloudformation:SetTypeConfiguration', 'iam:PassRole', ...read],
+      update: ['cloudformation:SetTypeConfiguration', 'iam:PassRole', ...read],
+      delete: ['cloudformation:DeactivateType', ...read],
+    },
+    source: 'hand-listed: Hooks user guide, "Grant IAM permissions for CloudFormation Hooks" (https://docs.aws.amazon.com/cloudformation-cli/latest/hooks-userguide/grant-iam-permissions-for-hooks.html)',
+  };
+}
 
 const cache = new Map<string, HandlerPermissions | undefined>();
 

@@ -14,6 +14,23 @@ const POLICIES: Record<string, Json> = {
     Version: '2012-10-17',
     Statement: [allow(['cloudformation:Describe*', 'cloudformation:EstimateTemplateCost', 'cloudformation:Get*', 'cloudformation:List*', 'cloudformation:ValidateTemplate', 'cloudformation:Detect*'])],
   },
+  // "ReadOnlyAccess" (the bootstrap lookup role's,
+  // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/ReadOnlyAccess.html): only the
+  // statements of the services a release reads through a lookup role are modelled (the policy is
+  // several thousand actions long). The validator reads staging's stacks (GetTemplate,
+  // ListStackResources) and the image digests its services run (ListServiceDeployments,
+  // DescribeServiceRevisions); the health checks describe. Modelled as the read wildcards of
+  // those services; not confirmed action by action against the page's current version (the
+  // documentation search returned no copy of its JSON document): a real account settles it.
+  ReadOnlyAccess: {
+    Version: '2012-10-17',
+    Statement: [allow([
+      'cloudformation:Describe*', 'cloudformation:Get*', 'cloudformation:List*',
+      'ecs:Describe*', 'ecs:List*',
+      'ecr:Describe*', 'ecr:List*', 'ecr:BatchGetImage',
+      'elasticloadbalancing:Describe*', 'cloudwatch:Describe*', 'cloudwatch:Get*', 'cloudwatch:List*',
+    ])],
+  },
   // "AWSLambdaBasicExecutionRole": write its own logs.
   'service-role/AWSLambdaBasicExecutionRole': {
     Version: '2012-10-17',

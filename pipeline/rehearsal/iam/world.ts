@@ -116,6 +116,28 @@ export class PolicyWorld {
         case 'AWS::SecretsManager::ResourcePolicy':
           put(String(t.resolve(p.SecretId)))(t.resolve(p.ResourcePolicy));
           break;
+        case 'AWS::Lambda::Permission': {
+          // A function's resource policy is the sum of its permissions (Lambda developer guide,
+          // "Viewing resource-based IAM policies in Lambda": each AddPermission is one statement).
+          const fn = String(t.resolve(p.FunctionName));
+          const arn = fn.startsWith('arn:') ? fn : `arn:aws:lambda:${t.place.region}:${account}:function:${fn}`;
+          const principal = String(t.resolve(p.Principal));
+          const condition: Json = {};
+          if (p.SourceArn) condition.ArnLike = { 'aws:SourceArn': t.resolve(p.SourceArn) };
+          if (p.SourceAccount) condition.StringEquals = { 'aws:SourceAccount': t.resolve(p.SourceAccount) };
+          if (p.PrincipalOrgID) condition.StringEquals = { ...(condition.StringEquals ?? {}), 'aws:PrincipalOrgID': t.resolve(p.PrincipalOrgID) };
+          const statement: Json = {
+            Sid: id,
+            Effect: 'Allow',
+            Principal: principal.endsWith('.amazonaws.com') ? { Service: principal } : { AWS: /^\d{12}$/.test(principal) ? `arn:aws:iam::${principal}:root` : principal },
+            Action: t.resolve(p.Action),
+            Resource: arn,
+            ...(Object.keys(condition).length ? { Condition: condition } : {}),
+          };
+          const existing = this.resourcePolicies.get(arn);
+          put(arn)({ Version: '2012-10-17', Statement: [...(existing?.policy.Statement ?? []), statement] });
+          break;
+        }
         case 'AWS::ECR::Repository':
           if (p.RepositoryPolicyText) put(t.resolve({ 'Fn::GetAtt': [id, 'Arn'] }))(t.resolve(p.RepositoryPolicyText));
           break;

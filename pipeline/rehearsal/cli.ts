@@ -110,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
   const uncovered = gaps.filter((g) => g.covered === 'NOT COVERED');
   if (gaps.length) console.log(`${uncovered.length ? 'FAIL   ' : 'CHECKED'} IAM handler permissions: registry schemas, except ${gaps.map((g) => `${g.type} (${g.covered})`).join('; ')}`);
   for (const line of network.lines) console.log(line);
-  const failed = results.filter((r) => r.status === 'FAIL').length + (rollback?.failed ? 1 : 0) + iamLines.filter((l) => l.failed).length + (uncovered.length ? 1 : 0) + network.failed;
+  const failed = results.filter((r) => r.status === 'FAIL').length + guardrailLines.filter((l) => l.startsWith('FAIL')).length + (rollback?.failed ? 1 : 0) + iamLines.filter((l) => l.failed).length + (uncovered.length ? 1 : 0) + network.failed;
   const permissions = iam.reduce((n, r) => n + r.evaluated, 0);
   console.log(`rehearsal: ${results.length} actions, ${iam.length ? `${permissions} permissions evaluated (IAM), ` : ''}${failed} failed`);
   return failed ? 1 : 0;

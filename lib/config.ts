@@ -183,6 +183,14 @@ const environmentSchema = z.object({
   deletionProtection: z.boolean().default(false),
 });
 
+/**
+ * The services' base image: `registry/path:tag`, `registry/path@sha256:<hex>` or both (Dockerfile
+ * reference, FROM: `<image>[:<tag>]` or `<image>[@<digest>]`, and with both the tag is ignored,
+ * https://docs.docker.com/reference/dockerfile/#from). A digest pins the base: a tag that moves
+ * between two builds would give production another image than staging, which the validator refuses.
+ */
+export const BASE_IMAGE = /^[\w.-]+(:\d+)?(\/[\w.-]+)+(?::[\w][\w.-]{0,127}(?:@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
+
 const pipelineSchema = z.object({
   account,
   region,
@@ -193,7 +201,7 @@ const pipelineSchema = z.object({
   notificationEmail: z.string().email().optional(),
   latencyBudgetMs: positiveInt,
   jobBudgetSeconds: positiveInt,
-  baseImage: z.string().regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)+:[\w.-]+$/, 'expected a container image reference with a tag, e.g. "public.ecr.aws/docker/library/node:22-alpine"'),
+  baseImage: z.string().regex(BASE_IMAGE, 'expected a container image reference with a tag, a digest or both, e.g. "public.ecr.aws/docker/library/node:22-alpine" or "public.ecr.aws/docker/library/node:22-alpine@sha256:<64 hex digits>"'),
 });
 
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'expected an IAM role ARN');

@@ -1,4 +1,9 @@
 // Hardening of what CDK Pipelines generates, where its props reach no further.
+//
+// Not here: scoping the Synth role's artifact writes to its outputs' key prefixes. CodePipeline
+// documents only the pipeline-name folder of its artifact keys, and every execution's output
+// shares one prefix anyway; production's attestation hook refuses a tampered artifact's template,
+// in a rollback too (docs/enforcement.md, "Artifact writes in the pipeline account").
 import { Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -122,6 +122,31 @@ describe('configuration', () => {
     expect(config.pipeline.manualApproval).toBe(true);
   });
 
+  describe('pipeline.baseImage', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    it.each([
+      'public.ecr.aws/docker/library/node:22-alpine',
+      `public.ecr.aws/docker/library/node:22-alpine@${digest}`,
+      `public.ecr.aws/docker/library/node@${digest}`,
+      `123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecr-public/docker/library/node:22-alpine@${digest}`,
+      'registry.internal:5000/node:22-alpine',
+    ])('accepts a tag, a digest or both: %s', (image) => {
+      expect(errorAfter((c) => (c.pipeline.baseImage = image))).toBeUndefined();
+    });
+
+    it.each([
+      ['no tag and no digest', 'public.ecr.aws/docker/library/node'],
+      ['a digest of 63 hex digits', `public.ecr.aws/docker/library/node@${digest.slice(0, -1)}`],
+      ['upper-case hex', `public.ecr.aws/docker/library/node@${digest.toUpperCase().replace('SHA256', 'sha256')}`],
+      ['another algorithm', `public.ecr.aws/docker/library/node@sha512:${'0'.repeat(128)}`],
+      ['a tag after the digest', `public.ecr.aws/docker/library/node@${digest}:22-alpine`],
+      ['an empty digest', 'public.ecr.aws/docker/library/node:22-alpine@sha256:'],
+      ['no registry path', 'node:22-alpine'],
+    ])('refuses %s, naming the key', (_, image) => {
+      expect(errorAfter((c) => (c.pipeline.baseImage = image))).toMatch(/pipeline\.baseImage: expected a container image reference with a tag, a digest or both/);
+    });
+  });
+
   it('validates -c overrides like any other value', () => {
     expect(() => loadConfig({ ...cdkJsonContext(), 'staging.api.maxTasks': '0' })).toThrow(/staging\.api\.maxTasks/);
   });

@@ -71,6 +71,12 @@ describe("the rehearsal's IAM evaluation of the enforcement", () => {
       const invoke = calls.find((c) => c.action === action && c.permission === 'lambda:InvokeFunction' && c.resource === `arn:aws:lambda:${region}:${PROD}:function:br-fagq2-guardrail-hook`);
       expect(invoke?.principal, action).toMatch(new RegExp(`^arn:aws:iam::${PROD}:role/`));
     }
+    // the hook re-reads each file asset the production template names, from its region's asset bucket, at each operation
+    for (const action of ['Production/Tiers.Prepare', 'Production/Tiers.Deploy']) {
+      const reads = calls.filter((c) => c.action === action && c.permission === 's3:GetObject' && c.resource.startsWith(`arn:aws:s3:::cdk-hnb659fds-assets-${PROD}-eu-west-1/`));
+      expect(reads.map((c) => c.resource), action).toEqual([expect.stringMatching(/\/[0-9a-f]{64}\.zip$/), expect.stringMatching(/\/[0-9a-f]{64}\.zip$/)]);
+      for (const c of reads) expect(c.principal, action).toMatch(new RegExp(`^arn:aws:iam::${PROD}:role/`));
+    }
     expect(calls.filter((c) => c.action === 'Production/EdgeWaf.Prepare' && c.permission === 'kms:GetPublicKey').map((c) => c.context['kms:ResourceAliases'])).toEqual([['alias/br-fagq2-guardrail-signing-k1']]);
     // the Guard hook runs on STACK operations only: Deploy, not Prepare
     expect(calls.some((c) => c.action === 'Production/Tiers.Deploy' && c.permission === 's3:GetObjectVersion')).toBe(true);

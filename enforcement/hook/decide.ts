@@ -23,8 +23,10 @@
 import { z } from 'zod';
 import type { TrustedKey } from '../attestation/dsse.ts';
 import { verifyEnvelope } from '../attestation/dsse.ts';
-import { AttestationError, attestationKey, revokedKey, sha256Hex, templateSubjectName } from '../attestation/statement.ts';
+import { AttestationError, attestationKey, fileSubjectName, revokedKey, sha256Hex, templateSubjectName } from '../attestation/statement.ts';
+import type { Statement } from '../attestation/statement.ts';
 import { parseStrictJson, StrictJsonError } from '../attestation/strict-json.ts';
+import { fileAssets, unreadableFileAssets } from '../validator/templates.ts';
 
 /** The only parameter a production template may declare. */
 export const ALLOWED_PARAMETERS: readonly string[] = ['BootstrapVersion'];
@@ -32,6 +34,17 @@ export const ALLOWED_PARAMETERS: readonly string[] = ['BootstrapVersion'];
 export const MAX_MESSAGE_LENGTH = 4096;
 /** An attestation verified further in the future than this is doubted (clock skew allowance). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/** File assets read at once (each is a Lambda code zip of some kilobytes; the reads share one deadline in the handler). */
+export const ASSET_READ_CONCURRENCY = 4;
+
+/**
+ * The bucket CDK's default synthesizer publishes file assets to (qualifier `hnb659fds`), the one
+ * the pipeline's file-publishing role may write and the hook role may read
+ * (lib/enforcement-hooks.ts).
+ */
+export function assetBucketName(account: string, region: string): string {
+  return `cdk-hnb659fds-assets-${account}-${region}`;
+}
 
 export type HookStatus = 'SUCCESS' | 'FAILED';
 export type HookErrorCode = 'NonCompliant' | 'InternalFailure';
@@ -70,6 +83,11 @@ export interface DecideDeps {
   readTemplatePayload(url: string): Promise<string>;
   /** Reads an object of the attestation bucket; undefined when there is none. */
   readObject(key: string): Promise<Buffer | undefined>;
+  /**
+   * Reads an object of this account and region's asset bucket (a file asset the template names);
+   * undefined when there is none. The handler caps its size and time.
+   */
+  readAssetObject(bucket: string, key: string): Promise<Buffer | undefined>;
   now(): Date;
   /** The public keys whose signatures count (two during a rotation). */
   readonly keys: readonly TrustedKey[];
@@ -206,7 +224,7 @@ async function judge(raw: HookRequest, deps: DecideDeps): Promise<string> {
   const digest = sha256Hex(template);
   const subjectName = templateSubjectName(stack.account, stack.region, stack.stackName);
   const what = `${where}, template sha256 ${digest}`;
-  checkTemplate(template, what);
+  const parsedTemplate = checkTemplate(template, what);
 
   const key = attestationKey(stack.account, stack.region, stack.stackName, digest);
   const envelope = await read(deps, key, what);
@@ -228,8 +246,15 @@ async function judge(raw: HookRequest, deps: DecideDeps): Promise<string> {
   const now = deps.now();
   if (Date.parse(timeVerified) > now.getTime() + MAX_CLOCK_SKEW_MS) throw nonCompliant(`guardrail hook: ${what}: ${releaseText} says it was verified at ${timeVerified}, after now (${now.toISOString()}); refused`);
   if (now.getTime() >= Date.parse(expiresAt)) throw nonCompliant(`guardrail hook: ${what}: the attestation of ${releaseText} expired at ${expiresAt}; refused (release it again to deploy it)`);
-  if (await read(deps, revokedKey(release.commit), what)) throw nonCompliant(`guardrail hook: ${what}: ${releaseText} is revoked (${revokedKey(release.commit)}); refused`);
-  return `guardrail hook: ${what}: attested by ${releaseText}, signed by ${keyids.join(', ')}, valid until ${expiresAt}; admitted`;
+  // The revocation and the file assets are read at once (the hook has 30 s in all); a revocation is reported first.
+  const revoked = read(deps, revokedKey(release.commit), what);
+  const files = checkFileAssets(parsedTemplate, statement, stack, `${what}: ${releaseText}`, deps);
+  revoked.catch(() => undefined);
+  files.catch(() => undefined);
+  if (await revoked) throw nonCompliant(`guardrail hook: ${what}: ${releaseText} is revoked (${revokedKey(release.commit)}); refused`);
+  const checkedFiles = await files;
+  const filesText = checkedFiles > 0 ? `, its ${checkedFiles} file asset${checkedFiles === 1 ? '' : 's'} unchanged since validation` : '';
+  return `guardrail hook: ${what}: attested by ${releaseText}, signed by ${keyids.join(', ')}, valid until ${expiresAt}${filesText}; admitted`;
 }
 
 async function judgeDelete(stack: StackRef, where: string, deps: DecideDeps): Promise<string> {
@@ -247,8 +272,54 @@ async function read(deps: DecideDeps, key: string, what: string): Promise<Buffer
   }
 }
 
-/** What the hook checks in the template itself, attested or not. */
-function checkTemplate(template: string, what: string): void {
+/**
+ * Re-reads every file asset the template names (its S3Bucket/S3Key pairs: the code CloudFormation
+ * will deploy from the asset bucket, which the template names by key without a version) and
+ * compares its sha256 with the one the statement attests. The template's own references, not the
+ * statement's file subjects, decide what is read: a subject the template does not name is not
+ * deployed by this operation, and a reference the statement does not attest is refused. Returns
+ * how many were checked.
+ */
+async function checkFileAssets(template: Record<string, unknown>, statement: Statement, stack: StackRef, what: string, deps: DecideDeps): Promise<number> {
+  const unreadable = unreadableFileAssets(template);
+  if (unreadable.length > 0) throw nonCompliant(`guardrail hook: ${what}: ${unreadable.join('; ')}: the hook re-checks only file assets named by a literal bucket and key; refused`);
+  const bucket = assetBucketName(stack.account, stack.region);
+  const seen = new Set<string>();
+  const assets = fileAssets(template).filter((a) => !seen.has(`${a.bucket}/${a.key}`) && seen.add(`${a.bucket}/${a.key}`));
+  for (const asset of assets) {
+    if (asset.bucket !== bucket) throw nonCompliant(`guardrail hook: ${what}: ${asset.logicalId} deploys s3://${asset.bucket}/${asset.key}, outside this account and region's asset bucket ${bucket}, which the hook cannot re-check; refused`);
+  }
+  const attested = assets.map((asset) => {
+    const name = fileSubjectName(`s3://${asset.bucket}/${asset.key}`);
+    const subject = statement.subject.find((s) => s.name === name);
+    if (!subject) throw nonCompliant(`guardrail hook: ${what}: ${asset.logicalId} deploys file asset s3://${asset.bucket}/${asset.key}, which the attestation does not attest; refused`);
+    return { asset, sha256: subject.digest.sha256 };
+  });
+  const check = async ({ asset, sha256 }: (typeof attested)[number]): Promise<void> => {
+    const uri = `s3://${asset.bucket}/${asset.key}`;
+    let body: Buffer | undefined;
+    try {
+      body = await deps.readAssetObject(asset.bucket, asset.key);
+    } catch (error) {
+      throw internal(`guardrail hook: ${what}: could not read file asset ${uri} (${(error as Error).message}); refused`);
+    }
+    if (!body) throw nonCompliant(`guardrail hook: ${what}: file asset ${uri} (${asset.logicalId}), attested with sha256 ${sha256}, does not exist; refused`);
+    const now = sha256Hex(body);
+    if (now !== sha256) throw nonCompliant(`guardrail hook: ${what}: file asset ${uri} (${asset.logicalId}) has sha256 ${now}, not the attested ${sha256}: it was written after validation; refused`);
+  };
+  // At most ASSET_READ_CONCURRENCY reads at once; the first refusal in the template's order wins.
+  const results: Promise<void>[] = [];
+  for (let i = 0; i < attested.length; i += ASSET_READ_CONCURRENCY) {
+    const batch = attested.slice(i, i + ASSET_READ_CONCURRENCY).map(check);
+    await Promise.allSettled(batch);
+    results.push(...batch);
+  }
+  for (const result of results) await result;
+  return attested.length;
+}
+
+/** What the hook checks in the template itself, attested or not; returns the parsed template. */
+function checkTemplate(template: string, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = parseStrictJson(template, 'the template');
@@ -266,6 +337,7 @@ function checkTemplate(template: string, what: string): void {
   // A transform makes CloudFormation run a template other than the one attested (AWS::Include
   // reads one from S3, macros rewrite it): the attested bytes would not be what is deployed.
   if ('Transform' in (parsed as object) || containsKey(parsed, 'Fn::Transform')) throw nonCompliant(`guardrail hook: ${what}: uses a transform, so CloudFormation would deploy a template other than the attested one; refused`);
+  return parsed as Record<string, unknown>;
 }
 
 function containsKey(value: unknown, key: string): boolean {

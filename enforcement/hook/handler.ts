@@ -1,7 +1,8 @@
 // The Lambda function behind the enforcement stack's AWS::CloudFormation::LambdaHook: reads its
 // configuration from the environment, the trusted public keys from KMS at cold start, fetches the
 // request's payload URL (time and size capped) and the attestation bucket (S3, the SDK's default
-// credentials), and answers what decide.ts decides. A configuration it cannot read, or a key it
+// credentials), the file assets the template names from the region's CDK asset bucket, and
+// answers what decide.ts decides. A configuration it cannot read, or a key it
 // cannot trust, refuses every operation (fail closed).
 //   ATTESTATION_BUCKET         the bucket of attestations/ and revoked/
 //   ATTESTATION_BUCKET_REGION  the bucket's region (production's main region; the hooks of other regions read it too)
@@ -20,6 +21,14 @@ export const S3_TIMEOUT_MS = 8_000;
 /** Two templates of at most 1 MB each (CloudFormation quotas), JSON-escaped, fit in this. */
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 export const MAX_OBJECT_BYTES = 4 * 1024 * 1024;
+/**
+ * A file asset larger than this is refused (fail closed): a choice. This project's are Lambda code
+ * zips of 6 to 12 KB; Lambda's CodeSizeZipped quota (50 MB by default) bounds a package uploaded
+ * directly, larger ones come from S3 (Lambda API Reference, "AccountLimit":
+ * https://docs.aws.amazon.com/lambda/latest/api/API_AccountLimit.html). ASSET_READ_CONCURRENCY
+ * of them at once fit the function's 512 MB.
+ */
+export const MAX_ASSET_BYTES = 50 * 1024 * 1024;
 
 export interface HookConfig {
   readonly bucket: string;
@@ -85,10 +94,16 @@ export async function fetchPayload(url: string, timeoutMs = PAYLOAD_TIMEOUT_MS, 
 }
 
 /** Reads one object of the bucket; undefined when the key does not exist (NoSuchKey). */
-export async function readS3Object(client: S3Client, bucket: string, key: string, maxBytes = MAX_OBJECT_BYTES): Promise<Buffer | undefined> {
+export async function readS3Object(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  maxBytes = MAX_OBJECT_BYTES,
+  options: { readonly abortSignal?: AbortSignal; readonly expectedBucketOwner?: string } = {},
+): Promise<Buffer | undefined> {
   const { GetObjectCommand, NoSuchKey } = await import('@aws-sdk/client-s3');
   try {
-    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(S3_TIMEOUT_MS) });
+    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: options.expectedBucketOwner }), { abortSignal: options.abortSignal ?? AbortSignal.timeout(S3_TIMEOUT_MS) });
     if ((output.ContentLength ?? 0) > maxBytes) throw new Error(`s3://${bucket}/${key} is ${output.ContentLength} bytes, more than ${maxBytes}`);
     return Buffer.from(await output.Body!.transformToByteArray());
   } catch (error) {
@@ -99,6 +114,7 @@ export async function readS3Object(client: S3Client, bucket: string, key: string
 
 // Made once per cold start (and again when a setting changes: tests point them at local endpoints).
 let s3: { client: S3Client; key: string } | undefined;
+let assetS3: { client: S3Client; key: string } | undefined;
 let trusted: { keys: Promise<DecideDeps['keys']>; key: string } | undefined;
 
 /** The trusted keys, read from KMS once; a failed read is not kept, so the next invocation retries. */
@@ -151,14 +167,27 @@ export async function handler(event: HookRequest, context?: unknown): Promise<Ho
     s3 = { client: new S3Client({ region: config.bucketRegion }), key: s3Key };
   }
   const client = s3.client;
+  // The asset bucket is the hook's own region's (each region's hook stack judges that region's stacks).
+  const assetKey = JSON.stringify([config.region, process.env.AWS_ENDPOINT_URL_S3]);
+  if (!assetS3 || assetS3.key !== assetKey) {
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    assetS3 = { client: new S3Client({ region: config.region }), key: assetKey };
+  }
+  const assetClient = assetS3.client;
+  const account = accountOf(context);
+  // One deadline for all of an operation's file assets, from the first read: the hook's 30 s hold
+  // the payload, the attestation, and the revocation read beside these.
+  let assetDeadline: AbortSignal | undefined;
   const response = await decide(event, {
     readTemplatePayload: (url) => fetchPayload(url),
     readObject: (key) => readS3Object(client, config.bucket, key),
+    // ExpectedBucketOwner: a bucket of that name in another account is refused (S3 API Reference, "GetObject").
+    readAssetObject: (bucket, key) => readS3Object(assetClient, bucket, key, MAX_ASSET_BYTES, { abortSignal: (assetDeadline ??= AbortSignal.timeout(S3_TIMEOUT_MS)), expectedBucketOwner: account }),
     now: () => new Date(),
     keys,
     protectedStacks: config.protectedStacks,
     region: config.region,
-    account: accountOf(context),
+    account,
   });
   // The decision is the audit trail: CloudWatch Logs keeps it beside the hook's own record.
   console.log(JSON.stringify({ hookStatus: response.hookStatus, errorCode: response.errorCode, message: response.message }));

@@ -114,6 +114,24 @@ export function fileAssets(template: Record<string, Json>): FileAssetRef[] {
 }
 
 /**
+ * Objects with an S3Bucket or S3Key that `fileAssets` cannot read (either one missing or not a
+ * literal string, for example an Fn::Sub): what they deploy can be neither attested nor re-checked.
+ */
+export function unreadableFileAssets(template: Record<string, Json>): string[] {
+  const out: string[] = [];
+  const visit = (logicalId: string, value: Json): void => {
+    if (Array.isArray(value)) return value.forEach((v) => visit(logicalId, v));
+    if (!isRecord(value)) return;
+    if (('S3Bucket' in value || 'S3Key' in value) && !(typeof value.S3Bucket === 'string' && typeof value.S3Key === 'string')) {
+      out.push(`${logicalId} names S3Bucket ${JSON.stringify(value.S3Bucket)} and S3Key ${JSON.stringify(value.S3Key)}`);
+    }
+    for (const v of Object.values(value)) visit(logicalId, v);
+  };
+  for (const [id, r] of resources(template)) visit(id, r.Properties);
+  return out;
+}
+
+/**
  * Resource types that manage CloudFormation hooks, extensions or stacks beyond this one: a
  * template holding one could switch the guardrail's hooks off or deploy around them.
  */

@@ -111,18 +111,35 @@ export function releaseView(model: PipelineModel, productionTemplates: readonly 
 
 const standInDigest = (tag: string) => `sha256:${createHash('sha256').update(`rehearsal image ${tag}`).digest('hex')}`;
 
-/** The digest of an asset's source: a file's bytes, or a directory's paths and contents (a stand-in for the zip cdk-assets uploads). */
-function sourceDigest(path: string): string {
-  const hash = createHash('sha256');
+/**
+ * The object cdk-assets would upload for an asset's source, stood in: a file's bytes, or a
+ * directory's paths and contents (in place of the zip). The validator digests it; the hook reads it.
+ */
+function sourceBytes(path: string): Buffer {
+  const parts: Buffer[] = [];
   const visit = (p: string, rel: string): void => {
     if (statSync(p).isDirectory()) {
       for (const name of readdirSync(p).sort()) visit(join(p, name), rel ? `${rel}/${name}` : name);
     } else {
-      hash.update(`${rel}\0`).update(readFileSync(p)).update('\0');
+      parts.push(Buffer.from(`${rel}\0`), readFileSync(p), Buffer.from('\0'));
     }
   };
   visit(path, '');
-  return hash.digest('hex');
+  return Buffer.concat(parts);
+}
+
+/** The sha256 of an asset's stand-in object (sourceBytes). */
+function sourceDigest(path: string): string {
+  return createHash('sha256').update(sourceBytes(path)).digest('hex');
+}
+
+/** Production's asset bucket as it is now: the stand-in object of each file asset its manifests publish. */
+function assetObjectReader(model: PipelineModel, account: string): (bucket: string, key: string) => Promise<Buffer | undefined> {
+  const published = publishedAssets(model, account);
+  return async (bucket, key) => {
+    const source = published.files.get(`${bucket}/${key}`);
+    return source && existsSync(source) ? sourceBytes(source) : undefined;
+  };
 }
 
 /** What production's asset manifests publish in `account`: images (repository:tag) and files (bucket/key → source). */
@@ -263,6 +280,9 @@ export async function hookDecisions(model: PipelineModel, account: string, valid
   const actions = model.stages.flatMap((s) => s.actions).filter((a) => a.provider === 'CloudFormation');
   const prepares = actions.filter((a) => a.deploys && a.configuration.ActionMode === 'CHANGE_SET_REPLACE' && a.deploys.account === account);
   const decisions: HookDecision[] = [];
+  // Read when the hook decides, from the assembly as it is then: a file asset changed after
+  // validation is seen as an overwritten object.
+  const readAssetObject = assetObjectReader(model, account);
   for (const prepare of prepares) {
     const stack = prepare.deploys!;
     const stackName = String(prepare.configuration.StackName);
@@ -280,6 +300,7 @@ export async function hookDecisions(model: PipelineModel, account: string, valid
         return payload;
       },
       readObject: async (key: string) => validation.store.get(key),
+      readAssetObject,
       now: () => new Date(validation.at.getTime() + 60_000),
       keys: [validation.trustedKey],
       protectedStacks,

@@ -22,6 +22,7 @@ import {
 } from '../../enforcement/attestation/index';
 import { approvedDeleteKey, decide, type HookRequest, type HookResponse, MAX_MESSAGE_LENGTH, parseStackArn } from '../../enforcement/hook/decide';
 import { fetchPayload } from '../../enforcement/hook/handler';
+import { fileAssets } from '../../enforcement/validator/templates';
 import { listStacks } from '../../pipeline/cloud-assembly';
 import { sharedAssembly } from '../support/app';
 import { changeSetEvent, changeSetPayload, type EventTarget, STACK_UUID, stackEvent, stackPayload } from './hook-events';
@@ -40,6 +41,9 @@ const attacker = LocalSigner.generate('arn:aws:kms:eu-west-1:111111111111:key/33
 const scratch = mkdtempSync(join(tmpdir(), 'hook-test-'));
 let tiers: string; // the Production-Tiers template text, exactly as synthesized
 let edgeWaf: string;
+/** Production's asset bucket (bucket/key → object): a stand-in zip for each file asset Production-Tiers names. */
+const assetBucket = new Map<string, Buffer>();
+let tiersFiles: { uri: string; sha256: string }[];
 const payloads = new Map<string, { status: number; body: string }>();
 let server: Server;
 let base: string;
@@ -51,6 +55,11 @@ beforeAll(async () => {
     if (stack.stackName === 'Production-Tiers') tiers = readFileSync(file, 'utf8');
     if (stack.stackName === 'Production-EdgeWaf') edgeWaf = readFileSync(file, 'utf8');
   }
+  tiersFiles = fileAssets(JSON.parse(tiers)).map((f) => {
+    const body = Buffer.from(`PK stand-in zip of ${f.key}`);
+    assetBucket.set(`${f.bucket}/${f.key}`, body);
+    return { uri: `s3://${f.bucket}/${f.key}`, sha256: createHash('sha256').update(body).digest('hex') };
+  });
   server = createServer((request, response) => {
     const served = payloads.get(request.url ?? '');
     response.statusCode = served?.status ?? 404;
@@ -81,6 +90,7 @@ function statementInput(over: Partial<StatementInput> = {}): StatementInput {
       { account: ACCOUNT, region: 'us-east-1', stackName: 'Production-EdgeWaf', body: edgeWaf },
     ],
     images: [],
+    files: tiersFiles,
     release: { commit: COMMIT, executionId: '0f1e2d3c-0000-4000-8000-000000000001' },
     verifierId: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator',
     checks: [{ name: 'parity', status: 'PASS', detail: 'production equals staging under the allowances' }],
@@ -98,10 +108,12 @@ async function bucketWith(input: StatementInput = statementInput(), by = oldKey)
   return bucket;
 }
 
-function run(request: HookRequest, bucket: Map<string, Buffer>, over: { keys?: TrustedKey[]; now?: Date; protectedStacks?: string[] } = {}): Promise<HookResponse> {
+function run(request: HookRequest, bucket: Map<string, Buffer>, over: { keys?: TrustedKey[]; now?: Date; protectedStacks?: string[]; assets?: Map<string, Buffer> } = {}): Promise<HookResponse> {
+  const assets = over.assets ?? assetBucket;
   return decide(request, {
     readTemplatePayload: (url) => fetchPayload(url),
     readObject: async (key) => bucket.get(key),
+    readAssetObject: async (bucketName, key) => assets.get(`${bucketName}/${key}`),
     now: () => over.now ?? NOW,
     keys: over.keys ?? [oldKey.trustedKey],
     protectedStacks: over.protectedStacks ?? ['Production-Tiers', 'Production-EdgeWaf', 'CDKToolkit'],
@@ -126,7 +138,7 @@ describe('the hook admits attested operations', () => {
     const created = await run(changeSetEvent(target(serve(changeSetPayload(tiers)))), bucket);
     expect(created).toEqual({
       hookStatus: 'SUCCESS',
-      message: `guardrail hook: stack ${STACK} (account ${ACCOUNT}, ${REGION}), template sha256 ${digestOf(tiers)}: attested by release ${COMMIT} (execution 0f1e2d3c-0000-4000-8000-000000000001), signed by ${oldKey.keyId}, valid until 2027-01-02T09:00:00.000Z; admitted`,
+      message: `guardrail hook: stack ${STACK} (account ${ACCOUNT}, ${REGION}), template sha256 ${digestOf(tiers)}: attested by release ${COMMIT} (execution 0f1e2d3c-0000-4000-8000-000000000001), signed by ${oldKey.keyId}, valid until 2027-01-02T09:00:00.000Z, its 2 file assets unchanged since validation; admitted`,
       clientRequestToken: 'a0b1c2d3-b23f-48f4-814c-0fb6a667f50e',
     });
     const executed = await run(stackEvent(target(serve(stackPayload(tiers, tiers))), 'UPDATE_PRE_PROVISION', changeSetEvent(target('')).changeSetId!), bucket);
@@ -265,6 +277,72 @@ describe('the hook refuses', () => {
   });
 });
 
+describe('the hook re-checks the file assets the template names', () => {
+  const ASSETS = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
+  const firstKey = () => tiersFiles[0]!.uri.slice(`s3://${ASSETS}/`.length);
+
+  it('names two Lambda code zips in production\'s asset bucket in the real Production-Tiers template', () => {
+    expect(tiersFiles.map((f) => f.uri)).toEqual([expect.stringMatching(new RegExp(`^s3://${ASSETS}/[0-9a-f]{64}\\.zip$`)), expect.stringMatching(new RegExp(`^s3://${ASSETS}/[0-9a-f]{64}\\.zip$`))]);
+  });
+
+  it('admits the operation while every file asset is the attested one', async () => {
+    const response = await run(changeSetEvent(target(serve(changeSetPayload(tiers)))), await bucketWith());
+    expect(response.hookStatus).toBe('SUCCESS');
+    expect(response.message).toMatch(/its 2 file assets unchanged since validation; admitted$/);
+  });
+
+  it('refuses a file asset overwritten after validation, naming the key and both digests', async () => {
+    const overwritten = new Map(assetBucket);
+    const tampered = Buffer.from('PK tampered code');
+    overwritten.set(`${ASSETS}/${firstKey()}`, tampered);
+    const bucket = await bucketWith();
+    for (const request of [changeSetEvent(target(serve(changeSetPayload(tiers)))), stackEvent(target(serve(stackPayload(tiers))))]) {
+      expectRefused(await run(request, bucket, { assets: overwritten }), 'NonCompliant', new RegExp(`file asset s3://${ASSETS}/${firstKey()} \\(\\w+\\) has sha256 ${digestOf(tampered.toString())}, not the attested ${tiersFiles[0]!.sha256}: it was written after validation; refused`));
+    }
+  });
+
+  it('refuses a file asset that no longer exists', async () => {
+    const deleted = new Map(assetBucket);
+    deleted.delete(`${ASSETS}/${firstKey()}`);
+    expectRefused(await run(stackEvent(target(serve(stackPayload(tiers)))), await bucketWith(), { assets: deleted }), 'NonCompliant', new RegExp(`file asset s3://${ASSETS}/${firstKey()} \\(\\w+\\), attested with sha256 ${tiersFiles[0]!.sha256}, does not exist; refused`));
+  });
+
+  it('refuses an attestation that does not attest a file asset the template names', async () => {
+    const bucket = await bucketWith(statementInput({ files: tiersFiles.slice(1) }));
+    expectRefused(await run(stackEvent(target(serve(stackPayload(tiers)))), bucket), 'NonCompliant', new RegExp(`deploys file asset s3://${ASSETS}/${firstKey()}, which the attestation does not attest; refused`));
+  });
+
+  it('fails closed on an asset bucket it cannot read, and on file assets it cannot re-check (another bucket, a bucket written as an intrinsic)', async () => {
+    const response = await decide(stackEvent(target(serve(stackPayload(tiers)))), {
+      readTemplatePayload: (url) => fetchPayload(url),
+      readObject: async (key) => (await bucketWith()).get(key),
+      readAssetObject: async () => {
+        throw new Error('AccessDenied');
+      },
+      now: () => NOW,
+      keys: [oldKey.trustedKey],
+      protectedStacks: [],
+    });
+    expectRefused(response, 'InternalFailure', new RegExp(`could not read file asset s3://${ASSETS}/[0-9a-f]{64}\\.zip \\(AccessDenied\\); refused`));
+    for (const [name, bucketValue] of [['another bucket', 'attacker-bucket'], ['an intrinsic', { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' }]] as const) {
+      const json = JSON.parse(tiers);
+      const fn = Object.values<any>(json.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Code?.S3Key);
+      fn.Properties.Code.S3Bucket = bucketValue;
+      const changed = JSON.stringify(json, null, 1);
+      const bucket = await bucketWith(statementInput({ templates: [{ account: ACCOUNT, region: REGION, stackName: STACK, body: changed }] }));
+      expectRefused(await run(stackEvent(target(serve(stackPayload(changed)))), bucket), 'NonCompliant', name === 'another bucket' ? /deploys s3:\/\/attacker-bucket\/.*outside this account and region's asset bucket/ : /the hook re-checks only file assets named by a literal bucket and key; refused/);
+    }
+  });
+
+  it('leaves deletes unaffected: a delete reads no file asset', async () => {
+    const response = await run(stackEvent(target(''), 'DELETE_PRE_PROVISION'), new Map(), {
+      protectedStacks: [],
+      assets: new Map(),
+    });
+    expect(response.hookStatus).toBe('SUCCESS');
+  });
+});
+
 describe('the hook fails closed', () => {
   it('on an unreadable payload: HTTP error, not JSON, duplicate keys, no template', async () => {
     const bucket = await bucketWith();
@@ -287,6 +365,7 @@ describe('the hook fails closed', () => {
       readObject: async () => {
         throw new Error('AccessDenied');
       },
+      readAssetObject: async () => undefined,
       now: () => NOW,
       keys: [oldKey.trustedKey],
       protectedStacks: [],

@@ -260,6 +260,11 @@ export function enforcementCalls(model: PipelineModel, world: PolicyWorld): Call
           calls.push({ action: key, principal: fnRole, permission: 's3:GetObject', resource: `arn:aws:s3:::${bucket}/${revokedKey(COMMIT)}`, context: roleContext(fnRole, { 's3:ResourceAccount': bucketAccount }), why: `${hid}: the hook checks the release is not revoked`, citation: ENFORCEMENT_DOCS.s3Get });
           calls.push({ action: key, principal: fnRole, permission: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, context: roleContext(fnRole, { 's3:prefix': objectKey }), why: `${hid}: a missing attestation answers 404, not 403`, citation: ENFORCEMENT_DOCS.s3Get });
         }
+        // The file assets the template names, re-read from this region's asset bucket (enforcement/hook/decide.ts).
+        const deployed = world.stacks.find((w) => w.source === s.displayName)?.template;
+        for (const object of deployed ? fileAssets(deployed) : []) {
+          calls.push({ action: key, principal: fnRole, permission: 's3:GetObject', resource: object, context: roleContext(fnRole, { 's3:ResourceAccount': account, 'aws:ResourceAccount': account }), why: `${hid}: the hook re-reads ${s.stackName}'s file asset to compare its sha256 with the attested one (bootstrap asset bucket policy)`, citation: ENFORCEMENT_DOCS.s3Get });
+        }
         for (const aliasArn of trusted) {
           const keyArn = world.aliases.get(aliasArn);
           const alias = aliasArn.split(':').pop()!;

@@ -127,6 +127,19 @@ describe('the rehearsal runs the guardrail offline', () => {
     expect(lineOf(results, 'Production/EdgeWaf.Prepare').status).toBe('RAN');
   });
 
+  it('refuses the production deploy whose file asset changed between validation and deploy (the object the file-publishing role overwrote)', async () => {
+    const key = /"S3Key":\s*"([0-9a-f]{64})\.zip"/.exec(readFileSync(join(production(assembly), templateOf(assembly, 'Tiers')), 'utf8'))![1]!;
+    const dir = copyEdited('file-asset', (d) => {
+      const code = join(d, `asset.${key}`);
+      const file = join(code, readdirSync(code).sort()[0]!);
+      writeFileSync(file, `${readFileSync(file, 'utf8')}\n;globalThis.exfiltrate = true;\n`);
+    });
+    const { results } = await rehearseAll({ assemblyDir: dir, repoRoot: REPO_ROOT, cache, validation: base.guardrail.validation });
+    expect(failures(results)).toEqual(['Production/Tiers.Deploy', 'Production/Tiers.Prepare']);
+    expect(lineOf(results, 'Production/Tiers.Prepare').detail).toMatch(new RegExp(`file asset s3://cdk-hnb659fds-assets-333333333333-eu-west-1/${key}\\.zip \\(\\w+\\) has sha256 [0-9a-f]{64}, not the attested [0-9a-f]{64}: it was written after validation`));
+    expect(lineOf(results, 'Production/EdgeWaf.Deploy').status).toBe('RAN');
+  });
+
   it('fails validation of a production template with an administrator role trusting "AWS": "*": nothing is attested and no production deploy is admitted', async () => {
     const dir = copyEdited('public-admin', (d) => editJson(join(production(d), templateOf(d, 'Tiers')), (t) => (t.Resources.BreakGlass = breakGlass)));
     const { results, guardrail } = await rehearseAll({ assemblyDir: dir, repoRoot: REPO_ROOT, cache, validations });

@@ -10,19 +10,24 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestationKey, buildStatement, LocalSigner, revokedKey, serializeEnvelope, signEnvelope } from '../../enforcement/attestation/index';
 import { configFromEnv, fetchPayload, handler, HOOK_ENVIRONMENT } from '../../enforcement/hook/handler';
+import { fileAssets } from '../../enforcement/validator/templates';
 import { ENFORCEMENT } from '../../lib/enforcement-names';
 import { listStacks } from '../../pipeline/cloud-assembly';
 import { sharedAssembly } from '../support/app';
-import { changeSetEvent, changeSetPayload, stackEvent } from './hook-events';
+import { changeSetEvent, changeSetPayload, stackEvent, stackPayload } from './hook-events';
 
 const ACCOUNT = '333333333333';
 const REGION = 'eu-west-1';
 const BUCKET = 'br-fagq2-guardrail-enforcement-attestations-local';
+/** Production's CDK asset bucket in the hook's region, which the handler reads the file assets from. */
+const ASSETS = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
+/** Production-Tiers' file assets as published (stand-in zips) and their sha256. */
+let files: { key: string; uri: string; body: string; sha256: string }[];
 const COMMIT = 'b'.repeat(40);
 const key = LocalSigner.generate('arn:aws:kms:eu-west-1:333333333333:key/11111111-1111-1111-1111-111111111111');
 const next = LocalSigner.generate('arn:aws:kms:eu-west-1:333333333333:key/22222222-2222-2222-2222-222222222222');
@@ -91,6 +96,12 @@ beforeAll(async () => {
   });
   s3 = new S3Client({ region: REGION, endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3.send(new CreateBucketCommand({ Bucket: ASSETS }));
+  files = fileAssets(JSON.parse(tiers)).map((f) => {
+    const body = `PK stand-in zip of ${f.key}`;
+    return { key: f.key, uri: `s3://${f.bucket}/${f.key}`, body, sha256: createHash('sha256').update(body).digest('hex') };
+  });
+  for (const f of files) await s3.send(new PutObjectCommand({ Bucket: ASSETS, Key: f.key, Body: f.body }));
   http = createServer((request, response) => {
     const body = bodies.get(request.url ?? '');
     if (request.url === '/slow') return; // never answers
@@ -128,6 +139,7 @@ async function attest(signer = key, commit = COMMIT): Promise<void> {
   const statement = buildStatement({
     templates: [{ account: ACCOUNT, region: REGION, stackName: 'Production-Tiers', body: tiers }],
     images: [],
+    files: files.map((f) => ({ uri: f.uri, sha256: f.sha256 })),
     release: { commit, executionId: 'exec-42' },
     verifierId: 'arn:aws:lambda:eu-west-1:333333333333:function:br-fagq2-guardrail-validator',
     checks: [{ name: 'parity', status: 'PASS', detail: 'equal' }],
@@ -153,6 +165,28 @@ describe('the hook handler', () => {
     const revoked = await handler(request(), context);
     expect(revoked).toMatchObject({ hookStatus: 'FAILED', errorCode: 'NonCompliant' });
     expect(revoked.message).toMatch(/is revoked/);
+  });
+
+  it('reads the file assets from the region\'s asset bucket: refuses one overwritten after validation, and one deleted', async () => {
+    await attest(key, 'd'.repeat(40));
+    const request = () => stackEvent(target(payloadUrl(stackPayload(tiers))));
+    const admitted = await handler(request(), context);
+    expect(admitted.hookStatus, admitted.message).toBe('SUCCESS');
+    expect(admitted.message).toMatch(/its 2 file assets unchanged since validation; admitted/);
+    const [first] = files;
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: ASSETS, Key: first!.key, Body: 'PK tampered' }));
+      const overwritten = await handler(request(), context);
+      expect(overwritten).toMatchObject({ hookStatus: 'FAILED', errorCode: 'NonCompliant' });
+      expect(overwritten.message).toContain(`file asset ${first!.uri} `);
+      expect(overwritten.message).toContain(`has sha256 ${createHash('sha256').update('PK tampered').digest('hex')}, not the attested ${first!.sha256}`);
+      await s3.send(new DeleteObjectCommand({ Bucket: ASSETS, Key: first!.key }));
+      const deleted = await handler(request(), context);
+      expect(deleted).toMatchObject({ hookStatus: 'FAILED', errorCode: 'NonCompliant' });
+      expect(deleted.message).toMatch(new RegExp(`file asset ${first!.uri} .*does not exist; refused`));
+    } finally {
+      await s3.send(new PutObjectCommand({ Bucket: ASSETS, Key: first!.key, Body: first!.body }));
+    }
   });
 
   it('refuses a stack of another account than the function’s own', async () => {

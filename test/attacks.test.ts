@@ -244,3 +244,26 @@ describe('the asset roles start only their own CodeBuild projects (IAM engine)',
     for (const r of others) expect(r.result, `${r.role} → ${r.project}`).toBe('Allowed');
   });
 });
+
+describe('docs/enforcement.md', () => {
+  it('names, for each attack of issue 19, tests that exist (file › describe › test, "…" shortening a title)', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs/enforcement.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('**The attacks of issue 19, now**'), doc.indexOf('**What stays unproven until a real account:**'));
+    const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| attack') && !l.startsWith('| ---'));
+    expect(rows.length).toBe(12);
+    const unescape = (text: string) => text.replaceAll("\\'", "'");
+    for (const row of rows) {
+      const cell = row.slice(0, -2).split(' | ').pop()!;
+      let file = '';
+      for (const part of cell.split('; ')) {
+        const m = /^(?:`([^`]+)` )?(.*)$/.exec(part)!;
+        if (m[1]) file = m[1];
+        expect(file, row).toMatch(/^test\/.*\.test\.ts$/);
+        const source = unescape(readFileSync(join(REPO_ROOT, file), 'utf8'));
+        const titles = m[2]!.split('›').map((t) => t.replace(/….*$/, '').trim().replace(/[,:;]$/, '')).filter(Boolean);
+        expect(titles.length, part).toBeGreaterThan(0);
+        for (const title of titles) expect(source, `${file}: ${title}`).toContain(title);
+      }
+    }
+  });
+});

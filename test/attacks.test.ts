@@ -245,6 +245,39 @@ describe('the asset roles start only their own CodeBuild projects (IAM engine)',
   });
 });
 
+describe('a decoy Production stage beside the real one, relabelled (verify audited the commit\'s description)', () => {
+  // Old code (dbe5c9d), on this very edit of its own synth (the real nested assembly copied to
+  // assembly-Pipeline-Prod, labelled Pipeline/Prod, its Tiers template given BreakGlass, the
+  // Pipeline template's deploy actions pointed at it; assembly-Pipeline-Production left clean as the
+  // decoy): `guardrail sign` then `guardrail verify` printed "all 14 checks passed".
+  it('the validator is asked about the decoy and passes it; the hook refuses the template the deploy action names', async () => {
+    const dir = copyEdited('decoy-assembly', (d) => {
+      cpSync(production(d), join(d, 'assembly-Pipeline-Prod'), { recursive: true });
+      const real = join(d, 'assembly-Pipeline-Prod');
+      editJson(join(real, readdirSync(real).find((f) => /^PipelineProductionTiers.*\.template\.json$/.test(f))!), (t) => (t.Resources.BreakGlass = breakGlass));
+      editJson(join(real, 'manifest.json'), (m) => {
+        for (const a of Object.values<any>(m.artifacts)) if (typeof a.displayName === 'string') a.displayName = a.displayName.replace('Pipeline/Production', 'Pipeline/Prod');
+      });
+      editJson(join(d, 'manifest.json'), (m) => {
+        const decoy = m.artifacts['assembly-Pipeline-Production'];
+        m.artifacts['assembly-Pipeline-Prod'] = { ...decoy, properties: { ...decoy.properties, directoryName: 'assembly-Pipeline-Prod', displayName: 'Pipeline/Prod' } };
+      });
+      const pipelineFile = join(d, 'Pipeline.template.json');
+      const text = readFileSync(pipelineFile, 'utf8');
+      expect(text).toContain('assembly-Pipeline-Production/');
+      writeFileSync(pipelineFile, text.replaceAll('assembly-Pipeline-Production/', 'assembly-Pipeline-Prod/'));
+    });
+    const { results, guardrail } = await rehearseAll({ assemblyDir: dir, repoRoot: REPO_ROOT, cache, validations });
+    expect(guardrail.validation).toBe(base.guardrail.validation); // the decoy is the clean release
+    expect(lineOf(results, 'Guardrail/GuardrailValidation').status).toBe('RAN');
+    expect(lineOf(results, 'Production/Tiers.Prepare').action.deploys!.templateFile).toContain('assembly-Pipeline-Prod/');
+    for (const name of ['Production/Tiers.Prepare', 'Production/Tiers.Deploy']) {
+      expect(lineOf(results, name)).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/guardrail hook: stack Production-Tiers \(account 333333333333, eu-west-1\), template sha256 [0-9a-f]{64}: no attestation/) });
+    }
+    for (const name of ['Production/EdgeWaf.Prepare', 'Production/EdgeWaf.Deploy']) expect(lineOf(results, name).status, name).toBe('RAN');
+  });
+});
+
 describe('docs/enforcement.md', () => {
   it('names, for each attack of issue 19, tests that exist (file › describe › test, "…" shortening a title)', () => {
     const doc = readFileSync(join(REPO_ROOT, 'docs/enforcement.md'), 'utf8');

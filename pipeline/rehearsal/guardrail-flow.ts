@@ -4,9 +4,13 @@
 // decision (enforcement/hook/decide.ts) on the template that deploy hands CloudFormation. Only what
 // needs AWS is stood in for, in process:
 // - staging: the templates the pipeline's Staging deploys deployed (the assembly's), and for each
-//   ECS service the images its task definition names, each "running" a stand-in digest of its tag;
-// - production's registry: the same stand-in digest for a tag that production's asset manifests
-//   publish (and nothing for any other tag);
+//   ECS service the images its task definition names, each "running" a stand-in digest of its tag
+//   and of how staging's asset manifests build it;
+// - production's registry: the stand-in digest, the same way, for a tag that production's asset
+//   manifests publish (and nothing for any other tag). A directory build is modelled as
+//   reproducible (same source, same digest in both stages); an `executable` image asset (a command
+//   that prints the image it built) as giving each destination account its own image: the command
+//   is the commit's and knows where it publishes, so nothing vouches that the stages get one image;
 // - production's asset bucket: the digest of the asset's source in the assembly (a stand-in for
 //   the zip cdk-assets uploads) for a key that production's asset manifests publish;
 // - the attestation bucket: a map; the signing key: a LocalSigner (enforcement/attestation), the
@@ -19,7 +23,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { type Allowances, loadAllowances, parseAllowances } from '../../enforcement/allowances.ts';
 import { buildStatement, LocalSigner, serializeEnvelope, signEnvelope, type TrustedKey } from '../../enforcement/attestation/index.ts';
-import { decide, type HookResponse } from '../../enforcement/hook/decide.ts';
+import { type DecideDeps, decide, type HookResponse } from '../../enforcement/hook/decide.ts';
 import { compareStages } from '../../enforcement/parity/index.ts';
 import { parseValidatorConfig, type ValidatorConfig } from '../../enforcement/validator/config.ts';
 import type { ProductionReads, RunningImage, StagingReads } from '../../enforcement/validator/reads.ts';
@@ -49,6 +53,8 @@ export interface ValidationRun {
   readonly view: (text: string) => string;
   /** When the validator ran (the hook decides a minute later). */
   readonly at: Date;
+  /** Production's asset bucket as the validator read it (the stand-in objects of the file assets the templates name, kept). */
+  readonly readAssetObject: DecideDeps['readAssetObject'];
 }
 
 /** The validator function of the enforcement, as the assembly deploys it. */
@@ -109,7 +115,13 @@ export function releaseView(model: PipelineModel, productionTemplates: readonly 
   };
 }
 
-const standInDigest = (tag: string) => `sha256:${createHash('sha256').update(`rehearsal image ${tag}`).digest('hex')}`;
+/** The stand-in digest of the image `tag` built as `build` describes (see the file's comment). */
+const standInDigest = (tag: string, build: string | undefined) => `sha256:${createHash('sha256').update(`rehearsal image ${tag} built by ${build ?? 'nothing published'}`).digest('hex')}`;
+
+/** How an asset manifest builds an image, as the stand-in digest depends on it (`account`: where it is published). */
+function imageBuild(source: Json, account: string): string {
+  return JSON.stringify(source?.executable !== undefined ? { ...source, destinationAccount: account } : source);
+}
 
 /**
  * The object cdk-assets would upload for an asset's source, stood in: a file's bytes, or a
@@ -144,13 +156,14 @@ function assetObjectReader(model: PipelineModel, account: string): (bucket: stri
 
 /** What production's asset manifests publish in `account`: images (repository:tag) and files (bucket/key → source). */
 function publishedAssets(model: PipelineModel, account: string) {
-  const images = new Set<string>();
+  /** repository:tag → how it is built (imageBuild). */
+  const images = new Map<string, string>();
   const files = new Map<string, string>();
   for (const manifest of listAssetManifests(model.assemblyDir)) {
     const json = JSON.parse(readFileSync(manifest.file, 'utf8'));
     for (const asset of Object.values<Json>(json.dockerImages ?? {})) {
       for (const d of Object.values<Json>(asset.destinations ?? {})) {
-        if (String(d.repositoryName).includes(`-${account}-`)) images.add(`${d.repositoryName}:${d.imageTag}`);
+        if (String(d.repositoryName).includes(`-${account}-`)) images.set(`${d.repositoryName}:${d.imageTag}`, imageBuild(asset.source, account));
       }
     }
     for (const asset of Object.values<Json>(json.files ?? {})) {
@@ -164,6 +177,7 @@ function publishedAssets(model: PipelineModel, account: string) {
 
 /** Staging as the validator would read it: the templates the Staging deploys deployed, and what their services run. */
 function stagingReads(model: PipelineModel, config: ValidatorConfig, view: (text: string) => string): StagingReads {
+  const built = publishedAssets(model, config.staging.account).images;
   const deployed = new Map<string, string>();
   for (const action of model.stages.find((s) => s.name === 'Staging')?.actions ?? []) {
     if (action.deploys && action.configuration.ActionMode === 'CHANGE_SET_REPLACE') deployed.set(String(action.configuration.StackName), view(readFileSync(action.deploys.templateFile, 'utf8')));
@@ -184,8 +198,9 @@ function stagingReads(model: PipelineModel, config: ValidatorConfig, view: (text
           const taskDefinition = resources[r.Properties?.TaskDefinition?.Ref];
           services.set(arn, (taskDefinition?.Properties?.ContainerDefinitions ?? []).map((c: Json) => {
             const image = resolvePseudo(c.Image, env) ?? JSON.stringify(c.Image);
-            const tag = parseEcrImage(image)?.tag ?? image;
-            return { containerName: String(c.Name), image, imageDigest: standInDigest(tag) };
+            const ecr = parseEcrImage(image);
+            const tag = ecr?.tag ?? image;
+            return { containerName: String(c.Name), image, imageDigest: standInDigest(tag, built.get(`${ecr?.repository}:${tag}`)) };
           }));
           return { logicalId, serviceArn: arn };
         });
@@ -201,7 +216,8 @@ function stagingReads(model: PipelineModel, config: ValidatorConfig, view: (text
 function productionReads(published: ReturnType<typeof publishedAssets>): ProductionReads {
   return {
     async imageDigest(repository, tag) {
-      return published.images.has(`${repository}:${tag}`) ? standInDigest(tag) : undefined;
+      const build = published.images.get(`${repository}:${tag}`);
+      return build === undefined ? undefined : standInDigest(tag, build);
     },
     async objectSha256(bucket, key) {
       const source = published.files.get(`${bucket}/${key}`);
@@ -232,7 +248,7 @@ export async function runValidation(model: PipelineModel, stage: string, validat
   const files = named.flatMap((t) => fileAssets(t)).map((f) => `${f.bucket}/${f.key}`).sort();
   const key = createHash('sha256')
     .update(JSON.stringify({ release, templates: Object.entries(request.templates).sort(([x], [y]) => x.localeCompare(y)), validator }))
-    .update(JSON.stringify({ images: [...published.images].sort(), files: files.map((f) => [f, published.files.has(f) && existsSync(published.files.get(f)!) ? sourceDigest(published.files.get(f)!) : '']) }))
+    .update(JSON.stringify({ images: [...published.images].sort(([x], [y]) => x.localeCompare(y)), stagingImages: [...publishedAssets(model, validator.config.staging.account).images].sort(([x], [y]) => x.localeCompare(y)), files: files.map((f) => [f, published.files.has(f) && existsSync(published.files.get(f)!) ? sourceDigest(published.files.get(f)!) : '']) }))
     .update(JSON.stringify(await Promise.all(Object.values(validator.config.staging.stacks).map((s) => staging.deployedTemplate(s.stackName, '')))))
     .digest('hex');
   const cached = cache?.get(key);
@@ -255,7 +271,13 @@ export async function runValidation(model: PipelineModel, stage: string, validat
     now: () => at,
   };
   const response = await validate(request, deps);
-  const run: ValidationRun = { response, store: objects, trustedKey: { keyid: signer.keyId, publicKeyPem: signer.publicKeyPem }, release, releaseNote: note, view, at };
+  // Kept, not re-read: a cached run may outlive the copy of the assembly it was made from.
+  const seen = new Map<string, Buffer>();
+  for (const f of files) {
+    const source = published.files.get(f);
+    if (source && existsSync(source)) seen.set(f, sourceBytes(source));
+  }
+  const run: ValidationRun = { response, store: objects, trustedKey: { keyid: signer.keyId, publicKeyPem: signer.publicKeyPem }, release, releaseNote: note, view, at, readAssetObject: async (bucket, key) => seen.get(`${bucket}/${key}`) };
   cache?.set(key, run);
   return run;
 }
@@ -269,12 +291,60 @@ export interface HookDecision {
 
 const STACK_UUID = '00000000-0000-4000-8000-00000000cafe';
 
+/** One stack operation in production, as the hook receives it. */
+export interface ProductionOperation {
+  readonly account: string;
+  readonly region: string;
+  readonly stackName: string;
+  /** The template text CloudFormation hands the hook (the payload's `template`). */
+  readonly template: string;
+  /** CHANGE_SET: CreateChangeSet (a Prepare); STACK: the stack update that executes it (a Deploy), or any update. */
+  readonly target: 'CHANGE_SET' | 'STACK';
+  readonly changeSetName?: string;
+}
+
+/**
+ * The hook's decision on one production operation, in the shapes of the CloudFormation Hooks User
+ * Guide, "Create Lambda functions to evaluate resources for Lambda Hooks"
+ * (https://docs.aws.amazon.com/cloudformation-cli/latest/hooks-userguide/lambda-hooks-create-lambda-function.html),
+ * trusting the validation's key and reading its attestation bucket. `at`: when the hook decides
+ * (default a minute after the validation). `readAssetObject`: production's asset bucket when the
+ * hook decides (default: the one the validation read, as its assembly is now).
+ */
+export async function decideOperation(
+  op: ProductionOperation,
+  validation: ValidationRun,
+  protectedStacks: readonly string[],
+  at?: Date,
+  readAssetObject: DecideDeps['readAssetObject'] = validation.readAssetObject,
+): Promise<HookResponse> {
+  const stackId = `arn:aws:cloudformation:${op.region}:${op.account}:stack/${op.stackName}/${STACK_UUID}`;
+  const changeSetId = `arn:aws:cloudformation:${op.region}:${op.account}:changeSet/${op.changeSetName ?? 'PipelineChange'}/${STACK_UUID}`;
+  const url = `https://hooks.rehearsal.invalid/${op.target === 'CHANGE_SET' ? 'change-set' : 'stack'}`;
+  const payload = JSON.stringify(op.target === 'CHANGE_SET' ? { template: op.template, changedResources: [] } : { template: op.template, previousTemplate: '' });
+  const deps = {
+    readTemplatePayload: async (u: string) => {
+      if (u !== url) throw new Error(`no payload at ${u}`);
+      return payload;
+    },
+    readObject: async (key: string) => validation.store.get(key),
+    readAssetObject,
+    now: () => at ?? new Date(validation.at.getTime() + 60_000),
+    keys: [validation.trustedKey],
+    protectedStacks,
+    account: op.account,
+    region: op.region,
+  };
+  const common = { awsAccountId: op.account, stackId, changeSetId, hookTypeName: 'Private::Guardrail::Hook', hookTypeVersion: '00000001', requestContext: { invocation: 1, callbackContext: null } };
+  return op.target === 'CHANGE_SET'
+    ? decide({ ...common, clientRequestToken: `${op.stackName}-change-set`, actionInvocationPoint: 'CREATE_PRE_PROVISION', requestData: { targetName: 'CHANGE_SET', targetType: 'CHANGE_SET', targetLogicalId: changeSetId, payload: url } }, deps)
+    : decide({ ...common, clientRequestToken: `${op.stackName}-execute`, actionInvocationPoint: 'UPDATE_PRE_PROVISION', requestData: { targetName: 'STACK', targetType: 'STACK', targetLogicalId: op.stackName, payload: url } }, deps);
+}
+
 /**
  * The hook's decision for each production deploy action (in `account`): for a Prepare
  * (CHANGE_SET_REPLACE) the CreateChangeSet request, for its Deploy (CHANGE_SET_EXECUTE) the stack
- * update that executes it, each carrying the template the Prepare names, in the shapes of the
- * CloudFormation Hooks User Guide, "Create Lambda functions to evaluate resources for Lambda Hooks"
- * (https://docs.aws.amazon.com/cloudformation-cli/latest/hooks-userguide/lambda-hooks-create-lambda-function.html).
+ * update that executes it, each carrying the template the Prepare names (decideOperation).
  */
 export async function hookDecisions(model: PipelineModel, account: string, validation: ValidationRun, protectedStacks: readonly string[]): Promise<HookDecision[]> {
   const actions = model.stages.flatMap((s) => s.actions).filter((a) => a.provider === 'CloudFormation');
@@ -287,52 +357,10 @@ export async function hookDecisions(model: PipelineModel, account: string, valid
     const stack = prepare.deploys!;
     const stackName = String(prepare.configuration.StackName);
     const template = validation.view(readFileSync(stack.templateFile, 'utf8'));
-    const stackId = `arn:aws:cloudformation:${stack.region}:${account}:stack/${stackName}/${STACK_UUID}`;
-    const changeSetId = `arn:aws:cloudformation:${stack.region}:${account}:changeSet/${prepare.configuration.ChangeSetName ?? 'PipelineChange'}/${STACK_UUID}`;
-    const payloads: Record<string, string> = {
-      'https://hooks.rehearsal.invalid/change-set': JSON.stringify({ template, changedResources: [] }),
-      'https://hooks.rehearsal.invalid/stack': JSON.stringify({ template, previousTemplate: '' }),
-    };
-    const deps = {
-      readTemplatePayload: async (url: string) => {
-        const payload = payloads[url];
-        if (payload === undefined) throw new Error(`no payload at ${url}`);
-        return payload;
-      },
-      readObject: async (key: string) => validation.store.get(key),
-      readAssetObject,
-      now: () => new Date(validation.at.getTime() + 60_000),
-      keys: [validation.trustedKey],
-      protectedStacks,
-      account,
-      region: stack.region,
-    };
-    const common = { awsAccountId: account, stackId, hookTypeName: 'Private::Guardrail::Hook', hookTypeVersion: '00000001', requestContext: { invocation: 1, callbackContext: null } };
-    decisions.push({
-      action: prepare,
-      stackName,
-      response: await decide({
-        ...common,
-        clientRequestToken: `${stackName}-change-set`,
-        changeSetId,
-        actionInvocationPoint: 'CREATE_PRE_PROVISION',
-        requestData: { targetName: 'CHANGE_SET', targetType: 'CHANGE_SET', targetLogicalId: changeSetId, payload: 'https://hooks.rehearsal.invalid/change-set' },
-      }, deps),
-    });
+    const op = { account, region: stack.region!, stackName, template, changeSetName: prepare.configuration.ChangeSetName ? String(prepare.configuration.ChangeSetName) : undefined };
+    decisions.push({ action: prepare, stackName, response: await decideOperation({ ...op, target: 'CHANGE_SET' }, validation, protectedStacks, undefined, readAssetObject) });
     const execute = actions.find((a) => a.stage === prepare.stage && a.configuration.ActionMode === 'CHANGE_SET_EXECUTE' && a.configuration.StackName === prepare.configuration.StackName);
-    if (execute) {
-      decisions.push({
-        action: execute,
-        stackName,
-        response: await decide({
-          ...common,
-          clientRequestToken: `${stackName}-execute`,
-          changeSetId,
-          actionInvocationPoint: 'UPDATE_PRE_PROVISION',
-          requestData: { targetName: 'STACK', targetType: 'STACK', targetLogicalId: stackName, payload: 'https://hooks.rehearsal.invalid/stack' },
-        }, deps),
-      });
-    }
+    if (execute) decisions.push({ action: execute, stackName, response: await decideOperation({ ...op, target: 'STACK' }, validation, protectedStacks, undefined, readAssetObject) });
   }
   return decisions;
 }

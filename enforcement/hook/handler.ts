@@ -15,9 +15,13 @@ import { z } from 'zod';
 import { kmsArnRegion, trustedKeysFromKms } from '../attestation/kms-keys.ts';
 import { decide, type DecideDeps, type HookRequest, type HookResponse } from './decide.ts';
 
-/** The hook waits 30 s for the function (Hooks user guide): the reads stay well inside it. */
-export const PAYLOAD_TIMEOUT_MS = 10_000;
-export const S3_TIMEOUT_MS = 8_000;
+/**
+ * The hook waits 30 s for the function (Hooks user guide) and the function's timeout is 25 s. The
+ * reads run one after another at most three deep (the payload; the attestation; the revocation and
+ * the file assets together): 3 × 6 s stays inside it, with room for the keys' cold-start read.
+ */
+export const PAYLOAD_TIMEOUT_MS = 6_000;
+export const S3_TIMEOUT_MS = 6_000;
 /** Two templates of at most 1 MB each (CloudFormation quotas), JSON-escaped, fit in this. */
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 export const MAX_OBJECT_BYTES = 4 * 1024 * 1024;

@@ -9,8 +9,7 @@
 // synth, its own `npm run guardrail`): see each test's comment. The old mechanisms (the gate, Sign
 // and verify) no longer exist here, so these tests cannot run there; the comments give the old
 // code's answer on the same input.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listStacks } from '../pipeline/cloud-assembly';
@@ -23,32 +22,21 @@ import { evaluateCall } from '../pipeline/rehearsal/iam/evaluate';
 import { buildWorld, releaseCalls } from '../pipeline/rehearsal/iam/index';
 import { readPipeline } from '../pipeline/rehearsal/model';
 import { REPO_ROOT, sharedAssembly } from './support/app';
+import { assemblyCopies, editJson } from './support/assembly-copies';
 import { validations } from './support/validations';
 
-let workDir: string;
 let assembly: string;
 const cache = new Map<string, string>();
 let base: { results: ActionResult[]; guardrail: GuardrailRehearsal };
+// The attacks are seeded into copies: the shared assembly is read only.
+const copies = assemblyCopies('attacks-', () => assembly);
+const copyEdited = copies.copyEdited;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'attacks-'));
-  assembly = sharedAssembly(); // read only: the attacks are seeded into copies
+  assembly = sharedAssembly();
   base = await rehearseAll({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, validations });
 });
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-
-function copyEdited(name: string, edit: (dir: string) => void): string {
-  const dir = join(workDir, name);
-  cpSync(assembly, dir, { recursive: true });
-  edit(dir);
-  return dir;
-}
-
-function editJson(file: string, edit: (json: any) => void): void {
-  const json = JSON.parse(readFileSync(file, 'utf8'));
-  edit(json);
-  writeFileSync(file, JSON.stringify(json, null, 1));
-}
+afterAll(() => copies.dispose());
 
 const lineOf = (results: ActionResult[], name: string) => results.find((r) => `${r.action.stage}/${r.action.name}` === name)!;
 const PRODUCTION_DEPLOYS = ['Production/EdgeWaf.Deploy', 'Production/EdgeWaf.Prepare', 'Production/Tiers.Deploy', 'Production/Tiers.Prepare'];

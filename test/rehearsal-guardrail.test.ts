@@ -4,8 +4,7 @@
 // own decision (enforcement/hook/decide.ts) on each production deploy. The validator's compliance
 // part takes seconds: copies whose validator inputs are unchanged reuse its run (`validations`,
 // keyed by the digest of those inputs).
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyEnvelope } from '../enforcement/attestation/index';
@@ -13,33 +12,21 @@ import type { ActionResult } from '../pipeline/rehearsal/actions';
 import { rehearseAll } from '../pipeline/rehearsal/cli';
 import type { GuardrailRehearsal } from '../pipeline/rehearsal/guardrail';
 import { REPO_ROOT, sharedAssembly } from './support/app';
+import { assemblyCopies, editJson } from './support/assembly-copies';
 import { validations } from './support/validations';
 
-let workDir: string;
 let assembly: string;
 const cache = new Map<string, string>();
 let base: { results: ActionResult[]; guardrail: GuardrailRehearsal };
+// The attacks are seeded into copies: the shared assembly is read only.
+const copies = assemblyCopies('rehearsal-guardrail-', () => assembly);
+const copyEdited = copies.copyEdited;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'rehearsal-guardrail-'));
-  assembly = sharedAssembly(); // read only: the attacks are seeded into copies
+  assembly = sharedAssembly();
   base = await rehearseAll({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, validations });
 });
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-
-/** A copy of the assembly with `edit` applied. */
-function copyEdited(name: string, edit: (dir: string) => void): string {
-  const dir = join(workDir, name);
-  cpSync(assembly, dir, { recursive: true });
-  edit(dir);
-  return dir;
-}
-
-function editJson(file: string, edit: (json: any) => void): void {
-  const json = JSON.parse(readFileSync(file, 'utf8'));
-  edit(json);
-  writeFileSync(file, JSON.stringify(json, null, 1));
-}
+afterAll(() => copies.dispose());
 
 const production = (dir: string) => join(dir, 'assembly-Pipeline-Production');
 const templateOf = (dir: string, stack: 'Tiers' | 'EdgeWaf') => readdirSync(production(dir)).find((f) => new RegExp(`^PipelineProduction${stack}.*\\.template\\.json$`).test(f))!;

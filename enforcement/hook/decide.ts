@@ -154,7 +154,8 @@ const RequestSchema = z.object({
 
 const PayloadSchema = z.object({ template: z.string().nullish() });
 
-function tokenOf(request: unknown): string {
+/** The request's client token, under either of the guide's spellings ('' when there is none). */
+export function tokenOf(request: unknown): string {
   const r = (request ?? {}) as { clientRequestToken?: unknown; clientRequesttoken?: unknown };
   const token = r.clientRequestToken ?? r.clientRequesttoken;
   return typeof token === 'string' ? token : '';

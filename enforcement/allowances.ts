@@ -149,17 +149,17 @@ export function sameSettingMessage(setting: { readonly key: string; readonly why
 }
 
 /** The sentence for a configuration key the statement does not name. */
-export function unlistedSettingMessage(key: string): string {
+function unlistedSettingMessage(key: string): string {
   return `${key} must be the same in staging and production: enforcement/allowances.json does not list it as a setting that may differ`;
 }
 
 /** The `differ` entry covering a configuration key (the key itself or a parent), if any. */
-export function differingSetting(allowances: Allowances, key: string): DifferSetting | undefined {
+function differingSetting(allowances: Allowances, key: string): DifferSetting | undefined {
   return allowances.differ.find((s) => key === s.key || key.startsWith(`${s.key}.`));
 }
 
 /** The `same` entry covering a configuration key, if any. */
-export function sameSetting(allowances: Allowances, key: string): SameSetting | undefined {
+function sameSetting(allowances: Allowances, key: string): SameSetting | undefined {
   return allowances.same.find((s) => key === s.key || key.startsWith(`${s.key}.`));
 }
 

@@ -55,7 +55,7 @@ export function admits(entry: AllowedFinding, finding: NagFinding, env: { accoun
 }
 
 /** The entry that would acknowledge `finding` (printed when it is refused, for a reviewer to add with a reason). */
-export function entryFor(finding: NagFinding): Omit<AllowedFinding, 'reason'> {
+function entryFor(finding: NagFinding): Omit<AllowedFinding, 'reason'> {
   return { stack: finding.stackId, logicalId: finding.logicalId, finding: finding.finding, ...(finding.statements ? { statements: finding.statements.map((s) => ({ actions: [...s.actions], resources: [...s.resources] })) } : {}) };
 }
 

@@ -10,22 +10,19 @@ import { join } from 'node:path';
 import type { StackTemplate } from '../../pipeline/compliance/assembly.ts';
 import { checkTemplates, type Finding, formatFinding } from '../../pipeline/compliance/profile.ts';
 
-/** A template as received, with what the rules need to know of its stack. */
-export interface RulesInput {
+/**
+ * A template as received, with what the rules need to know of its stack: the assembly's
+ * StackTemplate fields, from the validator's reading of the template rather than an assets
+ * manifest. `images` are those it names in production's own CDK asset repository (the Guard rule
+ * `container_images_from_stage_assets` takes them as `Compliance.ContainerImages`; the validator
+ * then checks each one's digest against staging); `fileAssetKeys` the S3 keys of the files it
+ * names (nested templates must be among them).
+ */
+export interface RulesInput extends Pick<StackTemplate, 'account' | 'region' | 'images' | 'fileAssetKeys'> {
   readonly stackId: string;
   readonly stackName: string;
-  readonly account: string;
-  readonly region: string;
   /** The exact bytes received: cfn-guard reads these. */
   readonly bytes: Buffer;
-  /**
-   * The images the template may run (the Guard rule `container_images_from_stage_assets` takes
-   * them as `Compliance.ContainerImages`): those it names in production's own CDK asset
-   * repository; the validator then checks each one's digest against staging.
-   */
-  readonly images: readonly string[];
-  /** The S3 keys of the files it names (nested templates must be among them). */
-  readonly fileAssetKeys: readonly string[];
 }
 
 /** Options of a run. */

@@ -26,7 +26,7 @@ import { verifyEnvelope } from '../attestation/dsse.ts';
 import { AttestationError, attestationKey, fileSubjectName, revokedKey, sha256Hex, templateSubjectName } from '../attestation/statement.ts';
 import type { Statement } from '../attestation/statement.ts';
 import { parseStrictJson, StrictJsonError } from '../attestation/strict-json.ts';
-import { fileAssets, unreadableFileAssets } from '../validator/templates.ts';
+import { fileAssets, resources, unreadableFileAssets } from '../validator/templates.ts';
 
 /** The only parameter a production template may declare. */
 export const ALLOWED_PARAMETERS: readonly string[] = ['BootstrapVersion'];
@@ -154,7 +154,8 @@ const RequestSchema = z.object({
 
 const PayloadSchema = z.object({ template: z.string().nullish() });
 
-function tokenOf(request: unknown): string {
+/** The request's client token, under either of the guide's spellings ('' when there is none). */
+export function tokenOf(request: unknown): string {
   const r = (request ?? {}) as { clientRequestToken?: unknown; clientRequesttoken?: unknown };
   const token = r.clientRequestToken ?? r.clientRequesttoken;
   return typeof token === 'string' ? token : '';
@@ -337,6 +338,11 @@ function checkTemplate(template: string, what: string): Record<string, unknown> 
   // A transform makes CloudFormation run a template other than the one attested (AWS::Include
   // reads one from S3, macros rewrite it): the attested bytes would not be what is deployed.
   if ('Transform' in (parsed as object) || containsKey(parsed, 'Fn::Transform')) throw nonCompliant(`guardrail hook: ${what}: uses a transform, so CloudFormation would deploy a template other than the attested one; refused`);
+  // A nested stack's template is read from its TemplateURL when it deploys: the attestation covers
+  // neither those bytes nor the nested stack's own name, and the URL is no S3Bucket/S3Key pair the
+  // hook re-checks (checkFileAssets), so a URL's object rewritten after validation would deploy.
+  const nested = resources(parsed as Record<string, unknown>).filter(([, r]) => r.Type === 'AWS::CloudFormation::Stack').map(([id]) => id);
+  if (nested.length > 0) throw nonCompliant(`guardrail hook: ${what}: declares nested stacks (${nested.join(', ')}), whose templates the attestation does not cover; refused`);
   return parsed as Record<string, unknown>;
 }
 

@@ -13,7 +13,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { kmsArnRegion, trustedKeysFromKms } from '../attestation/kms-keys.ts';
-import { decide, type DecideDeps, type HookRequest, type HookResponse } from './decide.ts';
+import { decide, type DecideDeps, type HookRequest, type HookResponse, tokenOf } from './decide.ts';
 
 /**
  * The hook waits 30 s for the function (Hooks user guide) and the function's timeout is 25 s. The
@@ -141,12 +141,11 @@ function accountOf(context: unknown): string | undefined {
 }
 
 function refuseAll(event: HookRequest, why: string): HookResponse {
-  const token = (event as { clientRequestToken?: unknown } | undefined)?.clientRequestToken ?? event?.clientRequesttoken;
   return {
     hookStatus: 'FAILED',
     errorCode: 'InternalFailure',
     message: `guardrail hook: ${why}; every operation is refused until it is fixed`,
-    clientRequestToken: typeof token === 'string' ? token : '',
+    clientRequestToken: tokenOf(event),
   };
 }
 

@@ -1,6 +1,6 @@
 // Structural comparison of two JSON documents (staging's and production's): same keys, same array
-// lengths, and leaves that are equal or that the rules accept. Rebuilt from the pipeline's former
-// guardrail (pipeline/guardrail/structure.ts), with a hook for the differences an allowance accepts.
+// lengths, and leaves that are equal or that the rules accept, with a hook for the differences an
+// allowance accepts.
 
 /** A primitive JSON value. */
 export type Leaf = string | number | boolean | null;

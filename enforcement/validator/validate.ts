@@ -2,12 +2,12 @@
 // hands over the candidate templates) and what the validator reads itself (staging's deployed
 // templates and running images, production's registry and asset bucket, its own allow-list and
 // rules, its own configuration), pass or fail; only a pass is signed and stored.
-import { createHash } from 'node:crypto';
 import { readAllowList, type AllowList, unacknowledged } from '../compliance/allow-list.ts';
 import { nagFindings } from '../compliance/nag.ts';
 import { checkRules, type RulesResult } from '../compliance/rules.ts';
 import { stageStacks, type StageStack, type ValidatorConfig } from './config.ts';
 import type { Allowances } from '../allowances.ts';
+import { attestationKey, releaseKey, sha256Hex } from '../attestation/statement.ts';
 import type { compareStages } from '../parity/index.ts';
 import type { AttestationStore, ProductionReads, StagingReads } from './reads.ts';
 import { parseRequest, type ReceivedTemplate } from './request.ts';
@@ -70,13 +70,8 @@ export interface ValidateDeps {
   readonly allowList?: AllowList;
 }
 
-/** The attestation bucket key of a template's envelope (the contract's attestationKey). */
-export const attestationKey = (account: string, region: string, stackName: string, sha256: string) => `attestations/${account}/${region}/${stackName}/${sha256}.dsse.json`;
-export const releaseKey = (commit: string, executionId: string) => `releases/${commit}/${executionId}.dsse.json`;
-
 const MAX_DETAIL_LINES = 40;
 const cut = (line: string) => (line.length > 400 ? `${line.slice(0, 397)}...` : line);
-const sha256Hex = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 function check(name: string, problems: readonly string[], ok: string): ValidationCheck {
   if (problems.length === 0) return { name, status: 'PASS', detail: ok };
@@ -149,8 +144,9 @@ export async function validate(request: unknown, deps: ValidateDeps): Promise<Va
       timeVerified: deps.now(),
       validityDays: config.validityDays,
     });
+    // The keys the hook reads (enforcement/attestation/statement.ts), one function for both.
     for (const t of templates) await deps.store.put(attestationKey(t.stack.account, t.stack.region, t.stack.stackName, sha256Hex(t.bytes)), envelope);
-    const key = releaseKey(release.commit, release.executionId);
+    const key = releaseKey(release);
     await deps.store.put(key, envelope);
     return { passed: true, checks, envelopeKey: key };
   } catch (error) {

@@ -237,6 +237,15 @@ describe('the hook refuses', () => {
     expectRefused(await run(stackEvent(target(serve(stackPayload(text)))), bucket), 'NonCompliant', /uses a transform/);
   });
 
+  it('a template with a nested stack, even attested (its TemplateURL object is neither attested nor re-checked)', async () => {
+    const template = JSON.parse(tiers);
+    const url = { 'Fn::Join': ['', ['https://s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }, `/cdk-hnb659fds-assets-${ACCOUNT}-eu-west-1/${'a'.repeat(64)}.json`]] };
+    template.Resources.Nested = { Type: 'AWS::CloudFormation::Stack', Properties: { TemplateURL: url } };
+    const text = JSON.stringify(template);
+    const bucket = await bucketWith(statementInput({ templates: [{ account: ACCOUNT, region: REGION, stackName: STACK, body: text }] }));
+    expectRefused(await run(stackEvent(target(serve(stackPayload(text)))), bucket), 'NonCompliant', /declares nested stacks \(Nested\), whose templates the attestation does not cover/);
+  });
+
   it('a template that names a key twice, even attested', async () => {
     const text = tiers.replace('{', '{"Resources":{},');
     const bucket = await bucketWith(statementInput({ templates: [{ account: ACCOUNT, region: REGION, stackName: STACK, body: text }] }));

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productionReads, s3AttestationStore, stagingReads } from '../../enforcement/validator/aws-reads';
 import { compareStages } from '../../enforcement/parity/index';
-import { attestationKey, releaseKey, validate, type ValidateDeps } from '../../enforcement/validator/validate';
+import { releaseKey } from '../../enforcement/attestation/statement';
+import { validate, type ValidateDeps } from '../../enforcement/validator/validate';
 import { type FakeAws, startFakeAws } from './validator-fake-aws';
 import { COMMIT, EXECUTION_ID, localAttest, localSigner, shippedAllowances, testConfig, verifyLocal, world } from './validator-support';
 
@@ -78,11 +79,10 @@ describe('the validator reads AWS through the SDK', () => {
     expect(response.checks.filter((c) => c.status === 'FAIL')).toEqual([]);
     expect(response.passed).toBe(true);
     const stored = [...aws.state.objects.keys()].filter((k) => k.startsWith(`${BUCKET}/`)).sort();
-    expect(stored).toContain(`${BUCKET}/${releaseKey(COMMIT, EXECUTION_ID)}`);
+    expect(stored).toContain(`${BUCKET}/${releaseKey({ commit: COMMIT, executionId: EXECUTION_ID })}`);
     expect(stored.filter((k) => k.includes('/attestations/333333333333/'))).toHaveLength(2);
-    const tiersKey = attestationKey('333333333333', 'eu-west-1', 'Production-Tiers', '');
-    expect(stored.some((k) => k.startsWith(`${BUCKET}/${tiersKey.slice(0, -'.dsse.json'.length)}`))).toBe(true);
-    verifyLocal(aws.state.objects.get(`${BUCKET}/${releaseKey(COMMIT, EXECUTION_ID)}`)!, signer);
+    expect(stored.some((k) => k.startsWith(`${BUCKET}/attestations/333333333333/eu-west-1/Production-Tiers/`))).toBe(true);
+    verifyLocal(aws.state.objects.get(`${BUCKET}/${releaseKey({ commit: COMMIT, executionId: EXECUTION_ID })}`)!, signer);
 
     const assume = aws.calls.filter((c) => c.operation === 'sts:AssumeRole');
     expect(assume).toHaveLength(1);

@@ -15,7 +15,8 @@ import { unapprovedAcknowledgements } from '../../pipeline/compliance/acknowledg
 import { loadValidatorConfig, validatorAllowances } from '../../enforcement/validator/config';
 import { createHandler, handler } from '../../enforcement/validator/handler';
 import { hookManagementProblems } from '../../enforcement/validator/templates';
-import { attestationKey, releaseKey, validate, type ValidationResponse } from '../../enforcement/validator/validate';
+import { attestationKey, releaseKey } from '../../enforcement/attestation/statement';
+import { validate, type ValidationResponse } from '../../enforcement/validator/validate';
 import { COMMIT, EXECUTION_ID, OTHER_COMMIT, editTemplate, localSigner, shippedAllowances, testConfig, verifyLocal, world } from './validator-support';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -45,7 +46,7 @@ describe('the validator signs a release it checked itself', () => {
     });
     const tiersKey = attestationKey('333333333333', 'eu-west-1', 'Production-Tiers', sha256(w.production.tiers));
     const wafKey = attestationKey('333333333333', 'us-east-1', 'Production-EdgeWaf', sha256(w.production.edgeWaf));
-    expect(response.envelopeKey).toBe(releaseKey(COMMIT, EXECUTION_ID));
+    expect(response.envelopeKey).toBe(releaseKey({ commit: COMMIT, executionId: EXECUTION_ID }));
     expect([...w.store.objects.keys()].sort()).toEqual([tiersKey, wafKey, `releases/${COMMIT}/${EXECUTION_ID}.dsse.json`].sort());
     const envelope = w.store.objects.get(tiersKey)!;
     expect(w.store.objects.get(wafKey)).toEqual(envelope);

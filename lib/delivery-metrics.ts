@@ -18,7 +18,7 @@ import { NODE_MAJOR } from './node-version';
 const CODE_DIR = path.resolve(__dirname, '..', 'pipeline', 'delivery-metrics');
 
 /** Where the function publishes (pipeline/delivery-metrics/handler.ts says the same). */
-export const DELIVERY_NAMESPACE = 'br-fagq2/Delivery';
+const DELIVERY_NAMESPACE = 'br-fagq2/Delivery';
 
 /** Properties of {@link DeliveryMetrics}. */
 export interface DeliveryMetricsProps {

@@ -524,7 +524,7 @@ interface AlarmThresholds {
 }
 
 /** The strategies for which ECS documents the deployment circuit breaker (see the service above). */
-export function circuitBreakerDocumented(strategy: ecs.DeploymentStrategy): boolean {
+function circuitBreakerDocumented(strategy: ecs.DeploymentStrategy): boolean {
   return strategy === ecs.DeploymentStrategy.ROLLING || strategy === ecs.DeploymentStrategy.BLUE_GREEN;
 }
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { DockerImage, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { buildSync } from 'esbuild';
 import { Construct } from 'constructs';
+import { localBundling } from './local-bundling';
 
 /** The check code of the pipeline (pipeline/checks); the hook's handler is one of its programs. */
 const CHECKS_DIR = path.resolve(__dirname, '..', 'pipeline', 'checks');
@@ -121,24 +122,17 @@ function bundledChecks(runtime: lambda.Runtime): lambda.Code {
   const major = /nodejs(\d+)/.exec(runtime.name)?.[1] ?? '22';
   return lambda.Code.fromAsset(CHECKS_DIR, {
     exclude: ['README.md'],
-    bundling: {
-      // Never used: local bundling always succeeds or throws.
-      image: DockerImage.fromRegistry('scratch'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          buildSync({
-            entryPoints: [path.join(CHECKS_DIR, 'test-traffic', 'handler.ts')],
-            outfile: path.join(outputDir, 'index.js'),
-            bundle: true,
-            platform: 'node',
-            format: 'cjs',
-            target: `node${major}`,
-            minify: false,
-            logLevel: 'warning',
-          });
-          return true;
-        },
-      },
-    },
+    bundling: localBundling((outputDir) => {
+      buildSync({
+        entryPoints: [path.join(CHECKS_DIR, 'test-traffic', 'handler.ts')],
+        outfile: path.join(outputDir, 'index.js'),
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: `node${major}`,
+        minify: false,
+        logLevel: 'warning',
+      });
+    }),
   });
 }

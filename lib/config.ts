@@ -189,7 +189,7 @@ const environmentSchema = z.object({
  * https://docs.docker.com/reference/dockerfile/#from). A digest pins the base: a tag that moves
  * between two builds would give production another image than staging, which the validator refuses.
  */
-export const BASE_IMAGE = /^[\w.-]+(:\d+)?(\/[\w.-]+)+(?::[\w][\w.-]{0,127}(?:@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
+const BASE_IMAGE = /^[\w.-]+(:\d+)?(\/[\w.-]+)+(?::[\w][\w.-]{0,127}(?:@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
 
 const pipelineSchema = z.object({
   account,
@@ -349,7 +349,7 @@ export function parseConfig(raw: unknown, earlierProblems: readonly string[] = [
 }
 
 /** The repository's statement of what may differ between stages (the enforcement's own copy decides; this is the early check). */
-export const ALLOWANCES_FILE = path.join(__dirname, '..', 'enforcement', 'allowances.json');
+const ALLOWANCES_FILE = path.join(__dirname, '..', 'enforcement', 'allowances.json');
 
 /**
  * The synth's early check of the guardrail's parity: staging and production may differ only

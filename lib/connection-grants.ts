@@ -29,20 +29,16 @@ export function useConnectionAction(connectionArn: string): string {
  * user guide, "CodeStarSourceConnection for Bitbucket Cloud, GitHub, GitHub Enterprise Server,
  * GitLab.com, and GitLab self-managed actions", full clone,
  * https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodestarConnectionSource.html).
- * Call it after `buildPipeline()`, when those roles exist. Returns the policies it changed.
+ * Call it after `buildPipeline()`, when those roles exist.
  */
-export function grantMatchingUseConnection(scope: IConstruct, connectionArn: string): iam.Policy[] {
+export function grantMatchingUseConnection(scope: IConstruct, connectionArn: string): void {
   const action = useConnectionAction(connectionArn);
-  if (action === LEGACY_USE_CONNECTION) return [];
-  const changed: iam.Policy[] = [];
+  if (action === LEGACY_USE_CONNECTION) return;
   for (const policy of scope.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy)) {
     const document = Stack.of(policy).resolve(policy.document) as { Statement?: { Effect: string; Action: unknown; Resource: unknown }[] };
     const usesConnection = (document.Statement ?? []).some(
       (s) => s.Effect === 'Allow' && [s.Action].flat().includes(LEGACY_USE_CONNECTION) && [s.Resource].flat().includes(connectionArn),
     );
-    if (!usesConnection) continue;
-    policy.addStatements(new iam.PolicyStatement({ actions: [action], resources: [connectionArn] }));
-    changed.push(policy);
+    if (usesConnection) policy.addStatements(new iam.PolicyStatement({ actions: [action], resources: [connectionArn] }));
   }
-  return changed;
 }

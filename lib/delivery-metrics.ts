@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { DockerImage, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { buildSync } from 'esbuild';
 import { Construct } from 'constructs';
+import { localBundling } from '../constructs/local-bundling';
 import { LogKey } from '../constructs/log-key';
 import { acknowledgeFinding } from './compliance';
 import { NODE_MAJOR } from './node-version';
@@ -17,7 +18,7 @@ import { NODE_MAJOR } from './node-version';
 const CODE_DIR = path.resolve(__dirname, '..', 'pipeline', 'delivery-metrics');
 
 /** Where the function publishes (pipeline/delivery-metrics/handler.ts says the same). */
-export const DELIVERY_NAMESPACE = 'br-fagq2/Delivery';
+const DELIVERY_NAMESPACE = 'br-fagq2/Delivery';
 
 /** Properties of {@link DeliveryMetrics}. */
 export interface DeliveryMetricsProps {
@@ -148,23 +149,17 @@ export class DeliveryMetrics extends Construct {
 function bundled(runtime: lambda.Runtime): lambda.Code {
   const major = /nodejs(\d+)/.exec(runtime.name)?.[1] ?? '22';
   return lambda.Code.fromAsset(CODE_DIR, {
-    bundling: {
-      image: DockerImage.fromRegistry('scratch'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          buildSync({
-            entryPoints: [path.join(CODE_DIR, 'handler.ts')],
-            outfile: path.join(outputDir, 'index.js'),
-            bundle: true,
-            platform: 'node',
-            format: 'cjs',
-            target: `node${major}`,
-            minify: true,
-            logLevel: 'warning',
-          });
-          return true;
-        },
-      },
-    },
+    bundling: localBundling((outputDir) => {
+      buildSync({
+        entryPoints: [path.join(CODE_DIR, 'handler.ts')],
+        outfile: path.join(outputDir, 'index.js'),
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: `node${major}`,
+        minify: true,
+        logLevel: 'warning',
+      });
+    }),
   });
 }

@@ -4,19 +4,20 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import { AssetHashType } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildSync } from 'esbuild';
+import { localBundling } from '../constructs/local-bundling';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 /** The enforcement's programs (ES modules, like pipeline/). */
-export const ENFORCEMENT_DIR = path.join(REPO_ROOT, 'enforcement');
+const ENFORCEMENT_DIR = path.join(REPO_ROOT, 'enforcement');
 /** The project's Guard rules. */
 export const PROJECT_RULES_DIR = path.join(REPO_ROOT, 'pipeline', 'compliance', 'rules');
 const COMPLIANCE_DIR = path.join(REPO_ROOT, 'pipeline', 'compliance');
 const CFN_GUARD_PACKAGE = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 /** cfn-guard's static linux x86_64 binary, as the npm package ships it (the functions run on x86_64). */
-export const CFN_GUARD_LINUX_BINARY = path.join(CFN_GUARD_PACKAGE, 'bin', 'ubuntu', 'x86_64', 'cfn-guard');
+const CFN_GUARD_LINUX_BINARY = path.join(CFN_GUARD_PACKAGE, 'bin', 'ubuntu', 'x86_64', 'cfn-guard');
 /** The package's Control Tower proactive-control rule files. */
 export const CONTROL_TOWER_RULES_DIR = path.join(CFN_GUARD_PACKAGE, 'rules', 'control-tower', 'cfn-guard');
 
@@ -64,36 +65,34 @@ export function bundledCode(entry: string, runtime: lambda.Runtime, extra: reado
   const major = /nodejs(\d+)/.exec(runtime.name)?.[1] ?? '22';
   const hash = createHash('sha256').update(entry).update(major);
   for (const file of [ENFORCEMENT_DIR, path.join(REPO_ROOT, 'package-lock.json')]) hashInto(hash, file);
+  hashExtraFiles(hash, extra);
+  return lambda.Code.fromAsset(ENFORCEMENT_DIR, {
+    assetHashType: AssetHashType.CUSTOM,
+    assetHash: hash.digest('hex'),
+    bundling: localBundling((outputDir) => {
+      buildSync({
+        entryPoints: [path.join(ENFORCEMENT_DIR, entry)],
+        outfile: path.join(outputDir, 'index.mjs'),
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: `node${major}`,
+        // CommonJS dependencies inside an ES module bundle call require(): give them one.
+        banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+        logLevel: 'warning',
+      });
+      writeExtraFiles(outputDir, extra);
+    }),
+  });
+}
+
+/** Adds `extra` files' paths and contents to `hash`, in their order. */
+export function hashExtraFiles(hash: ReturnType<typeof createHash>, extra: readonly ExtraFile[]): void {
   for (const file of extra) {
     hash.update(file.to);
     if (file.text !== undefined) hash.update(file.text);
     if (file.from) hashInto(hash, file.from);
   }
-  return lambda.Code.fromAsset(ENFORCEMENT_DIR, {
-    assetHashType: AssetHashType.CUSTOM,
-    assetHash: hash.digest('hex'),
-    bundling: {
-      // Never used: local bundling always succeeds or throws.
-      image: DockerImage.fromRegistry('scratch'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          buildSync({
-            entryPoints: [path.join(ENFORCEMENT_DIR, entry)],
-            outfile: path.join(outputDir, 'index.mjs'),
-            bundle: true,
-            platform: 'node',
-            format: 'esm',
-            target: `node${major}`,
-            // CommonJS dependencies inside an ES module bundle call require(): give them one.
-            banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-            logLevel: 'warning',
-          });
-          writeExtraFiles(outputDir, extra);
-          return true;
-        },
-      },
-    },
-  });
 }
 
 /** Writes `extra` files (copies keep their mode: cfn-guard stays executable). */
@@ -107,7 +106,7 @@ export function writeExtraFiles(outputDir: string, extra: readonly ExtraFile[]):
 }
 
 /** Adds a file's, or a directory's, names and contents to `hash` (sorted, so the order is stable). */
-export function hashInto(hash: ReturnType<typeof createHash>, file: string): void {
+function hashInto(hash: ReturnType<typeof createHash>, file: string): void {
   if (!existsSync(file)) return;
   if (statSync(file).isDirectory()) {
     for (const name of readdirSync(file).sort()) {

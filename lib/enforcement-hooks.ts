@@ -4,7 +4,7 @@
 import { basename, join } from 'node:path';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { AssetHashType, DockerImage, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AssetHashType, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cfn from 'aws-cdk-lib/aws-cloudformation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -13,7 +13,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { bundledCode, CONTROL_TOWER_RULES_DIR, type ExtraFile, hashInto, PROJECT_RULES_DIR, REPO_ROOT, writeExtraFiles } from './enforcement-code';
+import { localBundling } from '../constructs/local-bundling';
+import { bundledCode, CONTROL_TOWER_RULES_DIR, type ExtraFile, hashExtraFiles, PROJECT_RULES_DIR, REPO_ROOT, writeExtraFiles } from './enforcement-code';
 import { ENFORCEMENT } from './enforcement-names';
 
 /** Project rule files the Guard hook does not run, and why. */
@@ -214,22 +215,11 @@ function rulesSource(disabledControls: readonly string[]): s3deploy.ISource {
     ...guardFiles(CONTROL_TOWER_RULES_DIR).filter((f) => !off.has(basename(f, '.guard'))).map((f) => ({ to: join('control-tower', basename(f)), from: f })),
   ];
   const hash = createHash('sha256');
-  for (const f of files) {
-    hash.update(f.to);
-    hashInto(hash, f.from!);
-  }
+  hashExtraFiles(hash, files);
   return s3deploy.Source.asset(REPO_ROOT, {
     assetHashType: AssetHashType.CUSTOM,
     assetHash: hash.digest('hex'),
-    bundling: {
-      image: DockerImage.fromRegistry('scratch'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          writeExtraFiles(outputDir, files);
-          return true;
-        },
-      },
-    },
+    bundling: localBundling((outputDir) => writeExtraFiles(outputDir, files)),
   });
 }
 

@@ -64,7 +64,7 @@ export interface GuardrailEnforcementStackProps extends EnforcementCommonProps {
  * (`hnb659fds`, bootstrapped with `--trust <pipeline account>`), whose file-publishing role may
  * put and delete any object of the standard asset bucket.
  */
-export function enforcementSynthesizer(): DefaultStackSynthesizer {
+function enforcementSynthesizer(): DefaultStackSynthesizer {
   return new DefaultStackSynthesizer({ qualifier: ENFORCEMENT.qualifier });
 }
 

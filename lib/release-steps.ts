@@ -48,10 +48,10 @@ export function lookupRoleArn(account: string, region: string): string {
  * The execution's id, a pipeline-level variable (CodePipeline user guide, "Variables
  * reference": `#{codepipeline.PipelineExecutionId}`): the attestation names it.
  */
-export const PIPELINE_EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionId}';
+const PIPELINE_EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionId}';
 
 /** Where the GuardrailValidation step finds the Synth step's assembly. */
-export const ASSEMBLY_INPUT_DIR = 'assembly';
+const ASSEMBLY_INPUT_DIR = 'assembly';
 
 /** Where the Synth step packs GuardrailValidation's program (pipeline/guardrail/bundle.ts), an output of its own. */
 export const GUARDRAIL_REQUEST_DIR = 'guardrail-request';

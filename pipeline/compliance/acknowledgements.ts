@@ -1,6 +1,7 @@
-// What a commit cannot change unapproved: the minimum cdk-nag packs, and which
-// findings may be acknowledged where, with which reason. The guardrail runs from an
-// approved revision, so these lists (acknowledgements.json) are the approved ones.
+// The minimum cdk-nag packs, and which findings may be acknowledged where, with which reason
+// (acknowledgements.json): the commit's early feedback (`npm run compliance`, the Synth step).
+// The commit can change this file; what production admits is the validator's own allow-list,
+// deployed with the enforcement (enforcement/compliance/allow-list.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackTemplate } from './assembly.ts';

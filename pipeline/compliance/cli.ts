@@ -1,6 +1,6 @@
 // `npm run compliance [-- <assembly-dir>]`: the compliance profile over every
-// template of a synthesized assembly (default cdk.out), the way CI and the
-// guardrail run it. See README.md beside this file.
+// template of a synthesized assembly (default cdk.out), the way CI and the Synth
+// step run it (early feedback: the validator runs its own copy). See README.md beside this file.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { missingMinimumPacks, unapprovedAcknowledgements } from './acknowledgements.ts';

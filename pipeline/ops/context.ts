@@ -4,7 +4,8 @@
 // the SDK's default chain), and a stage's resources from its stack's outputs (lib/stage.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { describeStackOutputs } from '../checks/stack-outputs.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const STAGES = ['staging', 'production'] as const;
@@ -98,16 +99,9 @@ export function tiersStackName(stage: StageName): string {
 
 /** The stack's outputs by key; a stack that does not exist is one clear line. */
 export async function stackOutputs(client: CloudFormationClient, stackName: string, account: Account): Promise<Record<string, string>> {
-  try {
-    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  } catch (error) {
-    // CloudFormation answers a missing stack with a ValidationError "Stack with id X does not exist".
-    if (error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message)) {
-      throw new OpsError(`stack ${stackName} does not exist in ${account.label}, region ${account.region}: is the stage deployed?`);
-    }
-    throw error;
-  }
+  const outputs = await describeStackOutputs(client, stackName);
+  if (outputs === undefined) throw new OpsError(`stack ${stackName} does not exist in ${account.label}, region ${account.region}: is the stage deployed?`);
+  return Object.fromEntries(outputs.map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
 }
 
 /** One output the command needs; its absence names it. */

@@ -43,7 +43,11 @@ export async function redrive(input: RedriveInput, io: Io): Promise<Result> {
     const started = Date.now();
     let task: ListMessageMoveTasksResultEntry | undefined;
     for (;;) {
-      task = (await listTasks(sqs, sourceArn)).find((t) => t.TaskHandle === handle) ?? (await listTasks(sqs, sourceArn))[0];
+      // ListMessageMoveTasks gives a task's handle only while it runs (SQS API Reference,
+      // "ListMessageMoveTasksResultEntry", TaskHandle: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html):
+      // a finished one is the most recent, the first.
+      const tasks = await listTasks(sqs, sourceArn);
+      task = tasks.find((t) => t.TaskHandle === handle) ?? tasks[0];
       const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
       const toMove = task?.ApproximateNumberOfMessagesToMove;
       if (task && FINAL.includes(task.Status ?? '')) break;

@@ -12,9 +12,8 @@ import { type ActionResult, rehearseAction } from './actions.ts';
 import { type GuardrailRehearsal, rehearseGuardrail } from './guardrail.ts';
 import type { ValidationRun } from './guardrail-flow.ts';
 import { formatDenial, handlerGaps, type IamActionResult, rehearseIam } from './iam/index.ts';
-import { readPipeline } from './model.ts';
+import { type PipelineModel, readPipeline } from './model.ts';
 import { rehearseNetwork } from './network.ts';
-import { listStacks } from '../cloud-assembly.ts';
 import { orderingProblems } from './ordering.ts';
 import { formatRollback, stageRollback, statefulChanges } from './rollback.ts';
 
@@ -31,8 +30,8 @@ export interface RehearsalOptions {
   readonly cache?: Map<string, string>;
 }
 
-/** Rehearses every action; the results in release order, and the guardrail's own report. */
-export async function rehearseAll(options: RehearsalOptions): Promise<{ results: ActionResult[]; guardrail: GuardrailRehearsal }> {
+/** Rehearses every action; the results in release order, the guardrail's own report, and the pipeline read. */
+export async function rehearseAll(options: RehearsalOptions): Promise<{ results: ActionResult[]; guardrail: GuardrailRehearsal; model: PipelineModel }> {
   const model = readPipeline(resolve(options.assemblyDir));
   const cache = options.cache ?? new Map<string, string>();
   const tools = { repoRoot: options.repoRoot, synthRan: options.synthRan ?? false };
@@ -48,7 +47,7 @@ export async function rehearseAll(options: RehearsalOptions): Promise<{ results:
     // The guardrail ran something here (the validator, the hook): the action's line says so.
     return { ...own, status: run.status === 'RAN' ? ('RAN' as const) : own.status, detail: `${own.detail}; ${run.detail}` };
   });
-  return { results, guardrail };
+  return { results, guardrail, model };
 }
 
 /** Rehearses every action; the results in release order. */
@@ -89,12 +88,12 @@ async function main(argv: string[]): Promise<number> {
   let gaps: Array<{ type: string; covered: string }> = [];
   let network: { lines: string[]; failed: number };
   try {
-    ({ results, guardrail: { lines: guardrailLines } } = await rehearseAll({ assemblyDir, repoRoot: process.cwd(), synthRan: argv.includes('--synth-ran') }));
+    let model: PipelineModel;
+    ({ results, guardrail: { lines: guardrailLines }, model } = await rehearseAll({ assemblyDir, repoRoot: process.cwd(), synthRan: argv.includes('--synth-ran') }));
     // Every endpoint each task and VPC function calls is reachable from its subnets (network.ts).
-    network = rehearseNetwork(listStacks(resolve(assemblyDir)), process.cwd());
+    network = rehearseNetwork(model.stacks, process.cwd());
     if (previousDir) rollback = rehearseRollback(assemblyDir, previousDir);
     if (!argv.includes('--no-iam')) {
-      const model = readPipeline(resolve(assemblyDir));
       iam = await rehearseIam(model, { repoRoot: process.cwd() });
       gaps = handlerGaps(model, process.cwd());
     }

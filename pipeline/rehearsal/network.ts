@@ -30,6 +30,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AssemblyStack } from '../cloud-assembly.ts';
+import { readTemplate } from './model.ts';
 
 type Json = any;
 
@@ -76,7 +77,7 @@ export interface WorkloadPaths {
 
 /** Checks every workload of every stack given. */
 export function checkNetworkPaths(stacks: readonly AssemblyStack[], lists: readonly EndpointList[]): WorkloadPaths[] {
-  return stacks.flatMap((stack) => new TemplateNetwork(stack, JSON.parse(readFileSync(stack.templateFile, 'utf8'))).check(lists));
+  return stacks.flatMap((stack) => new TemplateNetwork(stack, readTemplate(stack)).check(lists));
 }
 
 /** One report line per stack that has workloads, and whether anything failed. */

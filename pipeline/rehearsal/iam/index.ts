@@ -3,8 +3,9 @@
 // the pinned CLI (bootstrap.ts) and the SCPs in the SCP folder. One summary per pipeline action,
 // and one per stack deployed by hand (`hand/<stack>`, with `cdk deploy` and the pipeline
 // account's bootstrap roles).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AssemblyStack } from '../../cloud-assembly.ts';
 import { type PipelineModel, readTemplate } from '../model.ts';
 import { ADMINISTRATOR_ACCESS, bootstrapRoleArn, bootstrapStack, DEFAULT_QUALIFIER, qualifierOf } from './bootstrap.ts';
 import { type Call, pipelineCalls, stackCalls } from './calls.ts';
@@ -53,7 +54,7 @@ export function buildWorld(model: PipelineModel, repoRoot: string, bootstrapTrus
   const world = new PolicyWorld(repoRoot);
   const pipelineStack = model.stacks.find((s) => s.displayName === 'Pipeline');
   const pipelineAccount = pipelineStack?.account ?? '';
-  const qualifier = (s: { templateFile: string }) => qualifierOf(JSON.parse(readFileSync(s.templateFile, 'utf8')));
+  const qualifier = (s: AssemblyStack) => qualifierOf(readTemplate(s));
   // Stacks deployed by hand through a bootstrap of their own (the enforcement: qualifier grdenf,
   // bootstrapped without --trust, docs/enforcement.md).
   const ownBootstrap = model.handDeployed.filter((s) => s.account && s.region && qualifier(s) !== DEFAULT_QUALIFIER);

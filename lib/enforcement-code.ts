@@ -26,6 +26,8 @@ export interface ExtraFile {
   readonly to: string;
   readonly from?: string;
   readonly text?: string;
+  /** With `from` a folder: copy only the files it accepts. @default every file */
+  readonly filter?: (source: string) => boolean;
 }
 
 /**
@@ -42,6 +44,45 @@ export const VALIDATOR_FILES = {
   ALLOWANCES_FILE: 'allowances.json',
 } as const;
 
+/**
+ * Packages the validator loads at run time rather than from its bundle: `CfnInclude` (aws-cdk-lib's
+ * cloudformation-include) requires each resource type's L1 module by name as it reads a template,
+ * which no bundler can follow, so aws-cdk-lib, cdk-nag and their dependencies are installed beside
+ * the bundle in its `node_modules` (test/enforcement/validator-bundle.test.ts runs the bundle
+ * outside the repository).
+ */
+export const VALIDATOR_RUNTIME_PACKAGES = ['aws-cdk-lib', 'cdk-nag', 'constructs'] as const;
+
+/** Each package's folder and those of its dependencies, resolved as Node resolves them. */
+function packageClosure(names: readonly string[], from = REPO_ROOT, seen = new Map<string, string>()): Map<string, string> {
+  for (const name of names) {
+    if (seen.has(name)) continue;
+    const dir = installedPackageDir(name, from);
+    // A dependency nested in another package's node_modules travels with that package.
+    if (dir.slice(path.join(REPO_ROOT, 'node_modules').length + 1).includes(`${path.sep}node_modules${path.sep}`)) continue;
+    seen.set(name, dir);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    packageClosure([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})], dir, seen);
+  }
+  return seen;
+}
+
+/** Where Node finds package `name` from folder `from`: the nearest node_modules/<name> up to the repository's. */
+function installedPackageDir(name: string, from: string): string {
+  for (let dir = from; dir.startsWith(REPO_ROOT); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (existsSync(path.join(candidate, 'package.json'))) return candidate;
+  }
+  throw new Error(`${name} (needed by ${from}) is not installed in the repository's node_modules`);
+}
+
+/** The validator's runtime packages as files to copy: code and data only (no types, docs or jsii metadata). */
+function runtimePackageFiles(): ExtraFile[] {
+  return [...packageClosure(VALIDATOR_RUNTIME_PACKAGES)].map(([name, dir]) => ({ to: path.join('node_modules', name), from: dir, filter: runtimeFile }));
+}
+
+const runtimeFile = (source: string): boolean => !/(\.d\.ts|\.md|\.map|\/\.jsii(\.gz|\.tabl\.json\.gz)?)$/.test(source);
+
 /** The validator's files: cfn-guard, the project's rules, Control Tower's rules, the allow-lists, its configuration. */
 export function validatorFiles(configJson: string): ExtraFile[] {
   const allowances = path.join(ENFORCEMENT_DIR, 'allowances.json');
@@ -51,9 +92,11 @@ export function validatorFiles(configJson: string): ExtraFile[] {
     { to: VALIDATOR_FILES.PROJECT_RULES_DIR, from: PROJECT_RULES_DIR },
     { to: VALIDATOR_FILES.CONTROL_TOWER_RULES_DIR, from: CONTROL_TOWER_RULES_DIR },
     { to: VALIDATOR_FILES.CONTROL_TOWER_DISABLED_FILE, from: path.join(COMPLIANCE_DIR, 'control-tower-disabled.json') },
-    { to: VALIDATOR_FILES.ACKNOWLEDGEMENTS_FILE, from: path.join(COMPLIANCE_DIR, 'acknowledgements.json') },
+    // The validator's own allow-list (enforcement/compliance), not the commit's early-feedback copy.
+    { to: VALIDATOR_FILES.ACKNOWLEDGEMENTS_FILE, from: path.join(ENFORCEMENT_DIR, 'compliance', 'acknowledgements.json') },
     // C4's statement of what may differ between the stages; absent, the validator fails closed.
     ...(existsSync(allowances) ? [{ to: VALIDATOR_FILES.ALLOWANCES_FILE, from: allowances }] : []),
+    ...runtimePackageFiles(),
   ];
 }
 
@@ -79,6 +122,8 @@ export function bundledCode(entry: string, runtime: lambda.Runtime, extra: reado
         target: `node${major}`,
         // CommonJS dependencies inside an ES module bundle call require(): give them one.
         banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+        // The packages installed beside the bundle (and their subpaths) stay imports of node_modules.
+        external: extra.filter(isInstalledPackage).map((file) => file.to.slice('node_modules/'.length)),
         logLevel: 'warning',
       });
       writeExtraFiles(outputDir, extra);
@@ -91,9 +136,14 @@ export function hashExtraFiles(hash: ReturnType<typeof createHash>, extra: reado
   for (const file of extra) {
     hash.update(file.to);
     if (file.text !== undefined) hash.update(file.text);
-    if (file.from) hashInto(hash, file.from);
+    // An installed package is named by its version (package-lock.json is hashed too): reading all
+    // of aws-cdk-lib at every synth would cost more than the bundling it saves.
+    if (file.from && isInstalledPackage(file)) hash.update(readFileSync(path.join(file.from, 'package.json')));
+    else if (file.from) hashInto(hash, file.from);
   }
 }
+
+const isInstalledPackage = (file: ExtraFile): boolean => file.to.startsWith(`node_modules${path.sep}`);
 
 /** Writes `extra` files (copies keep their mode: cfn-guard stays executable). */
 export function writeExtraFiles(outputDir: string, extra: readonly ExtraFile[]): void {
@@ -101,7 +151,7 @@ export function writeExtraFiles(outputDir: string, extra: readonly ExtraFile[]):
     const to = path.join(outputDir, file.to);
     mkdirSync(path.dirname(to), { recursive: true });
     if (file.text !== undefined) writeFileSync(to, file.text);
-    else cpSync(file.from!, to, { recursive: true });
+    else cpSync(file.from!, to, { recursive: true, ...(file.filter ? { filter: file.filter } : {}) });
   }
 }
 

@@ -30,7 +30,8 @@ const allowListSchema = z.strictObject({ $comment: z.string().optional(), acknow
 export type AllowedFinding = z.infer<typeof entrySchema>;
 export type AllowList = z.infer<typeof allowListSchema>;
 
-export const ALLOW_LIST_FILE = join(import.meta.dirname, 'acknowledgements.json');
+/** This folder's allow-list; in the validator's function, the copy its bundle carries (ACKNOWLEDGEMENTS_FILE). */
+export const ALLOW_LIST_FILE = process.env.ACKNOWLEDGEMENTS_FILE ?? join(import.meta.dirname, 'acknowledgements.json');
 
 /** Reads and checks the allow-list; throws naming the bad entry. */
 export function readAllowList(file = ALLOW_LIST_FILE): AllowList {

@@ -6,12 +6,15 @@
 // `cdk_nag` metadata the commit wrote into its templates is data here, never read. Every
 // finding comes back and is held to the validator's own allow-list (allow-list.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-// aws-cdk-lib and cdk-nag are CommonJS packages: loaded with require, as a CommonJS caller would.
-const require = createRequire(import.meta.url);
+// Static imports, so esbuild bundles aws-cdk-lib and cdk-nag into the validator's one file: the
+// function's code has no node_modules (lib/enforcement-code.ts; test/enforcement/validator-bundle.test.ts
+// loads the bundle outside the repository).
+import * as cdk from 'aws-cdk-lib';
+import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
+import * as nag from 'cdk-nag';
+import { flattenCfnReference as flatten } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 
 /** The packs the validator runs: the profile's minimum (lib/config.ts refuses a configuration without them). */
 export const NAG_PACKS = ['AwsSolutions', 'NIST.800.53.R5'] as const;
@@ -67,9 +70,6 @@ function includable(value: unknown): unknown {
 
 /** Runs the minimum cdk-nag packs over the templates; throws when a template cannot be loaded. */
 export function nagFindings(inputs: readonly NagInput[]): NagFinding[] {
-  const cdk = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
-  const { CfnInclude } = require('aws-cdk-lib/cloudformation-include') as typeof import('aws-cdk-lib/cloudformation-include');
-  const nag = require('cdk-nag') as typeof import('cdk-nag');
   const dir = mkdtempSync(join(tmpdir(), 'validator-nag-'));
   try {
     const app = new cdk.App();
@@ -114,7 +114,6 @@ export function nagFindings(inputs: readonly NagInput[]): NagFinding[] {
 /** IAM5 (`AwsSolutions-IAM5[Resource::...]`, `[Action::...]`): a wildcard in an allowed action or resource. */
 export const isWildcardFinding = (finding: string): boolean => /^AwsSolutions-IAM5\[(Resource|Action)::/.test(finding);
 
-const flatten = (require('cdk-nag/lib/utils/flatten-cfn-reference') as { flattenCfnReference(v: unknown): string }).flattenCfnReference;
 const array = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 

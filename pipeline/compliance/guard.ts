@@ -8,20 +8,24 @@ import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
+// Inside the validator's function the package is not installed: its bundle carries the binary and
+// the rule files, and the enforcement stack names them (CFN_GUARD_BINARY, CONTROL_TOWER_RULES_DIR;
+// lib/enforcement-code.ts). Everywhere else they are the installed package's.
+const packageDir = (): string => dirname(createRequire(import.meta.url).resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 
 /** The package's folder of Control Tower proactive-control rule files (one `ct-*.guard` per control). */
-export const CONTROL_TOWER_RULES_DIR = join(PACKAGE_DIR, 'rules', 'control-tower', 'cfn-guard');
+export const CONTROL_TOWER_RULES_DIR = process.env.CONTROL_TOWER_RULES_DIR ?? join(packageDir(), 'rules', 'control-tower', 'cfn-guard');
 
 /**
  * The cfn-guard binary inside the package: bin/<ubuntu|macos>/<x86_64|aarch64>/cfn-guard
  * (the package calls every Linux "ubuntu"; the binary is static).
  */
 export function guardBinary(): string {
+  if (process.env.CFN_GUARD_BINARY) return process.env.CFN_GUARD_BINARY;
   const os = platform() === 'linux' ? 'ubuntu' : platform() === 'darwin' ? 'macos' : undefined;
   const cpu = arch() === 'x64' ? 'x86_64' : arch() === 'arm64' ? 'aarch64' : undefined;
   if (!os || !cpu) throw new Error(`cfn-guard: no binary for ${platform()}/${arch()} in @cdklabs/cdk-validator-cfnguard`);
-  return join(PACKAGE_DIR, 'bin', os, cpu, 'cfn-guard');
+  return join(packageDir(), 'bin', os, cpu, 'cfn-guard');
 }
 
 /** One failing rule on one template. */

@@ -9,7 +9,10 @@ import { CONTROL_TOWER_RULES_DIR, type GuardFailure, type GuardRun, runGuard, ru
 import { handWrittenProblems } from './hand-written.ts';
 
 export const COMPLIANCE_DIR = import.meta.dirname;
-export const PROJECT_RULES_DIR = join(COMPLIANCE_DIR, 'rules');
+// In the validator's function these files sit where the enforcement stack says (its bundle has no
+// pipeline/compliance folder: lib/enforcement-code.ts); everywhere else, in this folder.
+export const PROJECT_RULES_DIR = process.env.PROJECT_RULES_DIR ?? join(COMPLIANCE_DIR, 'rules');
+const CONTROL_TOWER_DISABLED_FILE = process.env.CONTROL_TOWER_DISABLED_FILE ?? join(COMPLIANCE_DIR, 'control-tower-disabled.json');
 
 /** A Control Tower control turned off, and why; for the listed stacks only, or for all. */
 export interface DisabledControl {
@@ -21,7 +24,7 @@ export interface DisabledControl {
 }
 
 export function disabledControls(): DisabledControl[] {
-  return JSON.parse(readFileSync(join(COMPLIANCE_DIR, 'control-tower-disabled.json'), 'utf8')).disabled;
+  return JSON.parse(readFileSync(CONTROL_TOWER_DISABLED_FILE, 'utf8')).disabled;
 }
 
 function guardFiles(dir: string): string[] {

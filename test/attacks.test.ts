@@ -23,10 +23,9 @@ import { buildWorld, releaseCalls } from '../pipeline/rehearsal/iam/index';
 import { readPipeline } from '../pipeline/rehearsal/model';
 import { REPO_ROOT, sharedAssembly } from './support/app';
 import { assemblyCopies, editJson } from './support/assembly-copies';
-import { validations } from './support/validations';
+import { toolAnswers as cache, validations } from './support/validations';
 
 let assembly: string;
-const cache = new Map<string, string>();
 let base: { results: ActionResult[]; guardrail: GuardrailRehearsal };
 // The attacks are seeded into copies: the shared assembly is read only.
 const copies = assemblyCopies('attacks-', () => assembly);

@@ -23,7 +23,7 @@ import { buildWorld, releaseCalls } from '../pipeline/rehearsal/iam/index';
 import { readPipeline } from '../pipeline/rehearsal/model';
 import { REPO_ROOT, sharedAssembly } from './support/app';
 import { assemblyCopies, editJson } from './support/assembly-copies';
-import { toolAnswers as cache, validations } from './support/validations';
+import { shippedRehearsal, toolAnswers as cache, validations } from './support/validations';
 
 let assembly: string;
 let base: { results: ActionResult[]; guardrail: GuardrailRehearsal };
@@ -33,7 +33,7 @@ const copyEdited = copies.copyEdited;
 
 beforeAll(async () => {
   assembly = sharedAssembly();
-  base = await rehearseAll({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, validations });
+  base = await shippedRehearsal();
 });
 afterAll(() => copies.dispose());
 

@@ -13,7 +13,7 @@ import { rehearseAll } from '../pipeline/rehearsal/cli';
 import type { GuardrailRehearsal } from '../pipeline/rehearsal/guardrail';
 import { REPO_ROOT, sharedAssembly } from './support/app';
 import { assemblyCopies, editJson } from './support/assembly-copies';
-import { toolAnswers as cache, validations } from './support/validations';
+import { shippedRehearsal, toolAnswers as cache, validations } from './support/validations';
 
 let assembly: string;
 let base: { results: ActionResult[]; guardrail: GuardrailRehearsal };
@@ -23,7 +23,7 @@ const copyEdited = copies.copyEdited;
 
 beforeAll(async () => {
   assembly = sharedAssembly();
-  base = await rehearseAll({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, validations });
+  base = await shippedRehearsal();
 });
 afterAll(() => copies.dispose());
 

@@ -8,7 +8,7 @@ import type { ActionResult } from '../pipeline/rehearsal/actions';
 import { rehearse } from '../pipeline/rehearsal/cli';
 import { REPO_ROOT, sharedAssembly } from './support/app';
 import { assemblyCopies, editJson } from './support/assembly-copies';
-import { toolAnswers as cache, validations } from './support/validations';
+import { shippedRehearsal, toolAnswers as cache, validations } from './support/validations';
 
 let assembly: string;
 // The defects are seeded into copies: the shared assembly is read only.
@@ -36,7 +36,7 @@ const failures = (results: ActionResult[]) => results.filter((r) => r.status ===
 
 describe('the pipeline rehearsal', () => {
   it('passes the synthesized pipeline, with one result per action in release order, running the publisher and the CLI', async () => {
-    const results = await rehearse({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, validations });
+    const { results } = await shippedRehearsal();
     expect(failures(results)).toEqual([]);
     expect(results.map((r) => r.action.stage)).toEqual(expect.arrayContaining(['Source', 'Build', 'UpdatePipeline', 'Assets', 'Staging', 'Guardrail', 'Production']));
     const assets = results.filter((r) => r.action.stage === 'Assets');

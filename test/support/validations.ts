@@ -2,6 +2,9 @@
 // by the test files of one worker (vitest.config.mts: isolate false) instead of once per file.
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import type { ActionResult } from '../../pipeline/rehearsal/actions';
+import { rehearseAll } from '../../pipeline/rehearsal/cli';
+import type { GuardrailRehearsal } from '../../pipeline/rehearsal/guardrail';
 import type { ValidationRun } from '../../pipeline/rehearsal/guardrail-flow';
 import { type IamActionResult, rehearseIam } from '../../pipeline/rehearsal/iam/index';
 import { readPipeline } from '../../pipeline/rehearsal/model';
@@ -28,4 +31,11 @@ let shippedIamRun: Promise<IamActionResult[]> | undefined;
  */
 export function shippedIam(): Promise<IamActionResult[]> {
   return (shippedIamRun ??= rehearseIam(readPipeline(sharedAssembly()), { repoRoot: REPO_ROOT, scpDir: join(inject('scratchDir'), 'no-scps') }));
+}
+
+let shippedRun: Promise<{ results: ActionResult[]; guardrail: GuardrailRehearsal }> | undefined;
+
+/** The whole rehearsal (`rehearseAll`) of the shared assembly, run once per worker. Read only. */
+export function shippedRehearsal(): Promise<{ results: ActionResult[]; guardrail: GuardrailRehearsal }> {
+  return (shippedRun ??= rehearseAll({ assemblyDir: sharedAssembly(), repoRoot: REPO_ROOT, cache: toolAnswers, validations }));
 }

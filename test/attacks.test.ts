@@ -23,10 +23,9 @@ import { buildWorld, releaseCalls } from '../pipeline/rehearsal/iam/index';
 import { readPipeline } from '../pipeline/rehearsal/model';
 import { REPO_ROOT, sharedAssembly } from './support/app';
 import { assemblyCopies, editJson } from './support/assembly-copies';
-import { validations } from './support/validations';
+import { shippedRehearsal, toolAnswers as cache, validations } from './support/validations';
 
 let assembly: string;
-const cache = new Map<string, string>();
 let base: { results: ActionResult[]; guardrail: GuardrailRehearsal };
 // The attacks are seeded into copies: the shared assembly is read only.
 const copies = assemblyCopies('attacks-', () => assembly);
@@ -34,7 +33,7 @@ const copyEdited = copies.copyEdited;
 
 beforeAll(async () => {
   assembly = sharedAssembly();
-  base = await rehearseAll({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, validations });
+  base = await shippedRehearsal();
 });
 afterAll(() => copies.dispose());
 

@@ -12,13 +12,12 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineApp } from '../lib/app';
 import { deliveryFigures } from '../pipeline/delivery-metrics/figures';
 import { datumsForEvent, handleEvent, METRIC_NAMESPACE, type StageEvent } from '../pipeline/delivery-metrics/handler';
 import { toRelease, type Release } from '../pipeline/delivery-metrics/releases';
 import { emptyState, startFakeAws, type FakeAws } from './ops/fake-aws';
 import { EXECUTIONS, pipelineHistory } from './ops/scenario';
-import { newApp } from './support/app';
+import { pipelineTemplate } from './support/app';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z') / 1000;
 
@@ -148,8 +147,7 @@ describe('the delivery-metrics function', () => {
 describe('the DeliveryMetrics construct in the pipeline stack', () => {
   let template: Template;
   beforeAll(() => {
-    const { pipelineStack } = defineApp(newApp(), 'test-version');
-    template = Template.fromStack(pipelineStack!);
+    template = pipelineTemplate();
   });
 
   it('an EventBridge rule on the Production stage outcomes of this pipeline invokes the function', () => {

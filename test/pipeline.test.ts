@@ -6,7 +6,7 @@ import { defineApp } from '../lib/app';
 import { ENFORCEMENT, validatorFunctionArn } from '../lib/enforcement-names';
 import { RELEASE_STAGES } from '../lib/pipeline-stack';
 import { freshnessBudgetSecondsFor, WORKER_COLD_START_SECONDS } from '../lib/release-steps';
-import { cdkJsonContext, newApp } from './support/app';
+import { cdkJsonContext, newApp, pipelineTemplate } from './support/app';
 
 interface Action {
   Name: string;
@@ -20,13 +20,6 @@ interface PipelineStage {
   Name: string;
   Actions: Action[];
   OnFailure?: { Result: string };
-}
-
-/** The synthesized pipeline stack's template, for the app as bin/app.ts builds it. */
-function pipelineTemplate(context: Record<string, unknown> = {}): Template {
-  const app = newApp(context);
-  const { pipelineStack } = defineApp(app, 'test-version');
-  return Template.fromStack(pipelineStack!);
 }
 
 function pipelineStages(template: Template): PipelineStage[] {

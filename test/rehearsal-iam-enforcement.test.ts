@@ -3,8 +3,7 @@
 // own deploy through its `grdenf` bootstrap, and enforcement/scp.json applied to the production
 // account. The shipped assembly passes; copies with one defect seeded each fail with the statement
 // that decided.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listStacks } from '../pipeline/cloud-assembly';
@@ -12,24 +11,22 @@ import { buildWorld, type IamActionResult, type IamOptions, rehearseIam, release
 import type { Call } from '../pipeline/rehearsal/iam/calls';
 import { readPipeline } from '../pipeline/rehearsal/model';
 import { REPO_ROOT, sharedAssembly } from './support/app';
+import { assemblyCopies, editJson } from './support/assembly-copies';
+import { shippedIam } from './support/validations';
 
-let workDir: string;
 let assembly: string;
+// The defects are seeded into copies: the shared assembly is read only.
+const copies = assemblyCopies('rehearsal-iam-enforcement-', () => assembly);
+const workDir = copies.dir;
 
 beforeAll(() => {
-  workDir = mkdtempSync(join(tmpdir(), 'rehearsal-iam-enforcement-'));
-  assembly = sharedAssembly(); // read only: the seeded cases rehearse copies
+  assembly = sharedAssembly();
 });
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+afterAll(() => copies.dispose());
 
+/** A copy of the assembly with `edit` applied to the template of its stack `displayName`. */
 function copyEdited(name: string, displayName: string, edit: (template: any) => void): string {
-  const dir = join(workDir, name);
-  cpSync(assembly, dir, { recursive: true });
-  const stack = listStacks(dir).find((s) => s.displayName === displayName)!;
-  const template = JSON.parse(readFileSync(stack.templateFile, 'utf8'));
-  edit(template);
-  writeFileSync(stack.templateFile, JSON.stringify(template));
-  return dir;
+  return copies.copyEdited(name, (dir) => editJson(listStacks(dir).find((s) => s.displayName === displayName)!.templateFile, edit));
 }
 
 const options = (extra: Partial<IamOptions> = {}): IamOptions => ({ repoRoot: REPO_ROOT, scpDir: join(workDir, 'no-scps'), ...extra });
@@ -90,7 +87,7 @@ describe("the rehearsal's IAM evaluation of the enforcement", () => {
 
     expect(releaseScps(options()).map((s) => [s.name, s.accounts])).toEqual([['enforcement/scp.json', [PROD]]]);
     expect(JSON.stringify(releaseScps(options())[0].policy)).toContain(':role/br-fagq2-guardrail-administrator');
-    const results = await rehearse(assembly);
+    const results = await shippedIam();
     for (const action of ENFORCEMENT_ACTIONS) {
       expect(of(results, action).evaluated, action).toBeGreaterThan(0);
       expect(of(results, action).denied.map((d) => `${d.call.principal} ${d.call.permission} ${d.call.resource}: ${d.decidedBy}`), action).toEqual([]);
@@ -123,7 +120,7 @@ describe("the rehearsal's IAM evaluation of the enforcement", () => {
   });
 
   it("the shipped SCP lets the enforcement's own bootstrap roles create and update it (hook types, functions, roles, buckets): the grdenf execution role is not denied", async () => {
-    const results = await rehearse(assembly);
+    const results = await shippedIam();
     const own = [...of(results, 'hand/Enforcement').denied, ...of(results, 'hand/Enforcement-us-east-1').denied];
     expect(own).toEqual([]);
     // and without the SCP's exemptions (the policy as first written), it is: the defect the rehearsal found

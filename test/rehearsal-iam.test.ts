@@ -1,36 +1,28 @@
 // The rehearsal's IAM step on a real synth of the app, and on copies of it with the defects it
 // exists to catch seeded in: each must fail its action with the statement that decided it.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listStacks } from '../pipeline/cloud-assembly';
 import { buildWorld, type IamActionResult, rehearseIam, releaseCalls } from '../pipeline/rehearsal/iam/index';
 import { readPipeline } from '../pipeline/rehearsal/model';
 import { REPO_ROOT, sharedAssembly } from './support/app';
+import { assemblyCopies, editJson } from './support/assembly-copies';
+import { shippedIam } from './support/validations';
 
-let workDir: string;
 let assembly: string;
+// The defects are seeded into copies: the shared assembly is read only.
+const copies = assemblyCopies('rehearsal-iam-test-', () => assembly);
+const copyEdited = copies.copyEdited;
+const workDir = copies.dir;
 
 beforeAll(() => {
-  workDir = mkdtempSync(join(tmpdir(), 'rehearsal-iam-test-'));
-  assembly = sharedAssembly(); // read only: the edited cases rehearse copies
+  assembly = sharedAssembly();
 });
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-
-/** A copy of the assembly with `edit` applied. */
-function copyEdited(name: string, edit: (dir: string) => void): string {
-  const dir = join(workDir, name);
-  cpSync(assembly, dir, { recursive: true });
-  edit(dir);
-  return dir;
-}
+afterAll(() => copies.dispose());
 
 function editTemplate(dir: string, displayName: string, edit: (template: any) => void): void {
-  const stack = listStacks(dir).find((s) => s.displayName === displayName)!;
-  const template = JSON.parse(readFileSync(stack.templateFile, 'utf8'));
-  edit(template);
-  writeFileSync(stack.templateFile, JSON.stringify(template));
+  editJson(listStacks(dir).find((s) => s.displayName === displayName)!.templateFile, edit);
 }
 
 const rehearse = (dir: string, scpDir?: string, bootstrapTrust?: Record<string, string[]>) => rehearseIam(readPipeline(dir), { repoRoot: REPO_ROOT, scpDir: scpDir ?? join(workDir, 'no-scps'), bootstrapTrust });
@@ -40,7 +32,7 @@ const EXEC_333 = 'arn:aws:iam::333333333333:role/cdk-hnb659fds-cfn-exec-role-333
 describe('the rehearsal\'s IAM evaluation', () => {
   it('evaluates the calls of every pipeline action and of every stack deployed by hand, the source connection\'s among them', async () => {
     const model = readPipeline(assembly);
-    const results = await rehearse(assembly);
+    const results = await shippedIam();
     const actions = model.stages.flatMap((s) => s.actions).map((a) => `${a.stage}/${a.name}`);
     for (const action of actions) expect(of(results, action)?.evaluated, action).toBeGreaterThan(0);
     expect(results.map((r) => r.action)).toEqual(expect.arrayContaining(['hand/Pipeline', ...model.handDeployed.map((s) => `hand/${s.displayName}`)]));
@@ -141,7 +133,7 @@ describe('the rehearsal\'s IAM evaluation', () => {
 
   it('a condition decides: the scheduler role\'s trust policy with another aws:SourceArn denies EventBridge Scheduler', async () => {
     const assume = (r: IamActionResult) => r.denied.filter((d) => d.call.principal === 'scheduler.amazonaws.com' && d.call.permission === 'sts:AssumeRole');
-    expect(assume(of(await rehearse(assembly), 'Production/Tiers.Deploy'))).toEqual([]);
+    expect(assume(of(await shippedIam(), 'Production/Tiers.Deploy'))).toEqual([]);
     const dir = copyEdited('source-arn', (d) => editTemplate(d, 'Pipeline/Production/Tiers', (t) => {
       for (const r of Object.values(t.Resources) as any[]) {
         for (const s of r.Type === 'AWS::IAM::Role' ? r.Properties.AssumeRolePolicyDocument.Statement : []) {
@@ -206,7 +198,7 @@ describe('the rehearsal\'s IAM evaluation', () => {
       ['Staging/StagingDeployChecks', 'arn:aws:iam::222222222222:role/br-fagq2-staging-deploy-checks', 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:br-fagq2-staging/deploy-checks/oidc-client-AbCdEf'],
       ['Production/ProductionDeployChecks', 'arn:aws:iam::333333333333:role/br-fagq2-production-deploy-checks', 'arn:aws:secretsmanager:eu-west-1:333333333333:secret:br-fagq2-production/deploy-checks/oidc-client-AbCdEf'],
     ]);
-    expect(secretCalls(await rehearse(assembly))).toEqual([]);
+    expect(secretCalls(await shippedIam())).toEqual([]);
     const dir = copyEdited('secret', (d) => editTemplate(d, 'Pipeline/Production/Tiers', (t) => {
       for (const r of Object.values(t.Resources) as any[]) {
         for (const st of r.Type === 'AWS::IAM::Policy' ? r.Properties.PolicyDocument.Statement : []) {
@@ -228,7 +220,7 @@ describe('the rehearsal\'s IAM evaluation', () => {
       expect(c.context['aws:SourceArn']).toMatch(/^arn:aws:cloudwatch:eu-west-1:333333333333:alarm:/);
     }
     const denied = (r: IamActionResult[]) => of(r, 'Production/Tiers.Deploy').denied.filter((d) => d.call.principal === 'cloudwatch.amazonaws.com' && d.call.permission === 'sns:Publish');
-    expect(denied(await rehearse(assembly))).toEqual([]);
+    expect(denied(await shippedIam())).toEqual([]);
     const dir = copyEdited('alarm-source-arn', (d) => editTemplate(d, 'Pipeline/Production/Tiers', (t) => {
       for (const r of Object.values(t.Resources) as any[]) {
         for (const st of r.Type === 'AWS::SNS::TopicPolicy' ? r.Properties.PolicyDocument.Statement : []) {

@@ -1,38 +1,28 @@
 // The pipeline rehearsal on a real synth of the app, and on copies of it with
 // the defects it exists to catch seeded in.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templatesByRegion } from '../pipeline/lint-templates';
 import type { ActionResult } from '../pipeline/rehearsal/actions';
 import { rehearse } from '../pipeline/rehearsal/cli';
-import { validations } from './support/validations';
 import { REPO_ROOT, sharedAssembly } from './support/app';
+import { assemblyCopies, editJson } from './support/assembly-copies';
+import { shippedRehearsal, toolAnswers as cache, validations } from './support/validations';
 
-let workDir: string;
 let assembly: string;
-/** The tools' answers by content digest: a copy whose manifests did not change reuses them. */
-const cache = new Map<string, string>();
+// The defects are seeded into copies: the shared assembly is read only.
+const copies = assemblyCopies('rehearsal-test-', () => assembly);
 
 beforeAll(() => {
-  workDir = mkdtempSync(join(tmpdir(), 'rehearsal-test-'));
-  assembly = sharedAssembly(); // read only: the edited cases rehearse copies
+  assembly = sharedAssembly();
 });
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+afterAll(() => copies.dispose());
 
 /** A copy of the assembly with `edit` applied, rehearsed. */
 async function rehearseEdited(name: string, edit: (dir: string) => void): Promise<ActionResult[]> {
-  const dir = join(workDir, name);
-  cpSync(assembly, dir, { recursive: true });
-  edit(dir);
+  const dir = copies.copyEdited(name, edit);
   return rehearse({ assemblyDir: dir, repoRoot: REPO_ROOT, cache, validations });
-}
-
-function editJson(file: string, edit: (json: any) => void): void {
-  const json = JSON.parse(readFileSync(file, 'utf8'));
-  edit(json);
-  writeFileSync(file, JSON.stringify(json));
 }
 
 /** The pipeline resource and the CodeBuild project of a step, in a Pipeline.template.json. */
@@ -46,7 +36,7 @@ const failures = (results: ActionResult[]) => results.filter((r) => r.status ===
 
 describe('the pipeline rehearsal', () => {
   it('passes the synthesized pipeline, with one result per action in release order, running the publisher and the CLI', async () => {
-    const results = await rehearse({ assemblyDir: assembly, repoRoot: REPO_ROOT, cache, validations });
+    const { results } = await shippedRehearsal();
     expect(failures(results)).toEqual([]);
     expect(results.map((r) => r.action.stage)).toEqual(expect.arrayContaining(['Source', 'Build', 'UpdatePipeline', 'Assets', 'Staging', 'Guardrail', 'Production']));
     const assets = results.filter((r) => r.action.stage === 'Assets');

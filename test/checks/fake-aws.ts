@@ -2,7 +2,8 @@
 // ELBv2 and CloudFormation: query protocol, CloudFront: REST-XML), reached through the SDK's own AWS_ENDPOINT_URL_<SERVICE>
 // variables, so that the CLI's real SDK calls, error parsing included, run without AWS. It also
 // answers GET /healthz, standing in for the edge.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { listenLocal, readBody, send } from '../support/http';
 
 /** An ECS service as DescribeServices returns it on the wire (dates in epoch seconds). */
 export interface WireService {
@@ -86,9 +87,7 @@ export async function startFakeAws(): Promise<FakeAws> {
     if (request.url === '/healthz') return send(response, 200, 'application/json', '{"status":"ok"}');
     send(response, 404, 'text/plain', `fake AWS: no route for ${request.method} ${request.url}`);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  const url = `http://127.0.0.1:${port}`;
+  const { url, stop } = await listenLocal(server);
 
   return {
     url,
@@ -104,7 +103,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       AWS_ENDPOINT_URL_CLOUDFORMATION: url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
     },
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop,
   };
 }
 
@@ -185,14 +184,4 @@ function answerCloudFront(status: string, body: string, response: ServerResponse
     'text/xml',
     `<?xml version="1.0" encoding="UTF-8"?><Invalidation xmlns="${CLOUDFRONT_NS}"><Id>I2J0I21PCUYOIK</Id><Status>${status}</Status><CreateTime>2026-11-27T10:00:00Z</CreateTime>${batch}</Invalidation>`,
   );
-}
-
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  response.writeHead(status, { 'content-type': contentType }).end(body);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of request) body += String(chunk);
-  return body;
 }

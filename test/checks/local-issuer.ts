@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { readBody } from '../support/http';
 
 export interface LocalIssuer {
   /** The issuer URL (no trailing slash), as OIDC_ISSUER. */
@@ -51,10 +52,4 @@ export async function startLocalIssuer(client: { clientId: string; clientSecret:
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of request) body += String(chunk);
-  return body;
 }

@@ -15,7 +15,7 @@ export interface EventTarget {
 }
 
 const stackId = (t: EventTarget) => `arn:aws:cloudformation:${t.region}:${t.account}:stack/${t.stackName}/${STACK_UUID}`;
-export const changeSetArn = (t: EventTarget) => `arn:aws:cloudformation:${t.region}:${t.account}:changeSet/PipelineChange/${STACK_UUID}`;
+const changeSetArn = (t: EventTarget) => `arn:aws:cloudformation:${t.region}:${t.account}:changeSet/PipelineChange/${STACK_UUID}`;
 
 /** A stack operation (update-stack, or the stack update ExecuteChangeSet makes). */
 export function stackEvent(t: EventTarget, actionInvocationPoint = 'UPDATE_PRE_PROVISION', changeSetId: string | null = null): HookRequest {

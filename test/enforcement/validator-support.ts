@@ -19,7 +19,7 @@ export const OTHER_COMMIT = 'beef000000000000000000000000000000000002';
 export const EXECUTION_ID = '5e0b4a3c-1d2e-4f00-8a9b-0c1d2e3f4a5b';
 
 /** The template text of a stack of the shared assembly, by stack name, with the release set to `commit`. */
-export function assemblyTemplate(stackName: string, commit = COMMIT): string {
+function assemblyTemplate(stackName: string, commit = COMMIT): string {
   const root = sharedAssembly();
   const top = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')).artifacts as Record<string, any>;
   for (const artifact of Object.values(top)) {
@@ -79,7 +79,7 @@ export interface FakeStagingState {
   failWith?: string;
 }
 
-export function fakeStaging(state: FakeStagingState): StagingReads {
+function fakeStaging(state: FakeStagingState): StagingReads {
   const services = (stackName: string) => {
     const template = JSON.parse(state.templates[stackName] ?? '{"Resources":{}}');
     return Object.entries(template.Resources as Record<string, any>).filter(([, r]) => r.Type === 'AWS::ECS::Service').map(([id]) => id);
@@ -107,7 +107,7 @@ export interface FakeProductionState {
   objects: Record<string, string>;
 }
 
-export function fakeProduction(state: FakeProductionState): ProductionReads {
+function fakeProduction(state: FakeProductionState): ProductionReads {
   return {
     async imageDigest(repository, tag) {
       return state.images[`${repository}:${tag}`];
@@ -119,7 +119,7 @@ export function fakeProduction(state: FakeProductionState): ProductionReads {
   };
 }
 
-export function memoryStore(): AttestationStore & { objects: Map<string, Buffer> } {
+function memoryStore(): AttestationStore & { objects: Map<string, Buffer> } {
   const objects = new Map<string, Buffer>();
   return { objects, async put(key, body) { objects.set(key, body); } };
 }

@@ -3,7 +3,8 @@
 // Logs, CodePipeline: JSON 1.1; SQS, CloudWatch: JSON 1.0; CloudFront and S3: REST-XML), reached
 // through the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, so the CLI's real SDK calls run
 // (serialization, error parsing, credentials from a profile) without AWS. Tests set `state`.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { listenLocal, readBody, send } from '../support/http';
 
 type Json = Record<string, unknown>;
 
@@ -124,13 +125,11 @@ export async function startFakeAws(): Promise<FakeAws> {
       send(response, 500, 'text/plain', String(error));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  const url = `http://127.0.0.1:${port}`;
+  const { url, stop } = await listenLocal(server);
   const endpoints = Object.fromEntries(
     ['CLOUDFORMATION', 'ECS', 'ELASTIC_LOAD_BALANCING_V2', 'CLOUDFRONT', 'SQS', 'CLOUDWATCH', 'CLOUDWATCH_LOGS', 'CODEPIPELINE', 'S3', 'KMS'].map((service) => [`AWS_ENDPOINT_URL_${service}`, url]),
   );
-  return { url, state, calls, endpoints, stop: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { url, state, calls, endpoints, stop };
 }
 
 type Answer = { status?: number; body: unknown } | undefined;
@@ -297,14 +296,3 @@ function answerS3(state: FakeAwsState, method: string, url: URL, response: Serve
 function escape(value: string): string {
   return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
-
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  response.writeHead(status, { 'content-type': contentType }).end(body);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of request) body += String(chunk);
-  return body;
-}
-

@@ -12,9 +12,9 @@ import { REPO_ROOT } from '../services/helpers';
 import type { FakeAws, FakeAwsState } from './fake-aws';
 
 export const STACK = 'Production-Tiers';
-export const CLUSTER = 'Production-Tiers-ClusterEB0386A7-Xq3sVn2Kk1Lm';
-export const API_TG = 'arn:aws:elasticloadbalancing:eu-west-1:333333333333:targetgroup/Produc-apiid-1A2B3C4D5E6F/73e2d6bc24d8a067';
-export const API_TG_ALT = 'arn:aws:elasticloadbalancing:eu-west-1:333333333333:targetgroup/Produc-apiid-6F5E4D3C2B1A/9c1f2e3d4b5a6978';
+const CLUSTER = 'Production-Tiers-ClusterEB0386A7-Xq3sVn2Kk1Lm';
+const API_TG = 'arn:aws:elasticloadbalancing:eu-west-1:333333333333:targetgroup/Produc-apiid-1A2B3C4D5E6F/73e2d6bc24d8a067';
+const API_TG_ALT = 'arn:aws:elasticloadbalancing:eu-west-1:333333333333:targetgroup/Produc-apiid-6F5E4D3C2B1A/9c1f2e3d4b5a6978';
 export const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/333333333333/Production-Tiers-workersskbsaupQueue-AbCdEf';
 export const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/333333333333/Production-Tiers-workersskbsaupDeadLetters-GhIjKl';
 export const DATA_BUCKET = 'production-tiers-databucket-1q2w3e4r5t6y';
@@ -228,7 +228,7 @@ export function runOps(args: readonly string[], env: Record<string, string>, opt
 }
 
 /** How Node prints a process warning on stderr: `(node:1234) ExperimentalWarning: ...`. */
-export const NODE_WARNING = /\(node:\d+\) \w*Warning:/;
+const NODE_WARNING = /\(node:\d+\) \w*Warning:/;
 
 export function opsEnv(aws: FakeAws, extra: Record<string, string> = {}): Record<string, string> {
   return { ...aws.endpoints, ...profiles(), OPS_PROFILE: 'stage', OPS_PIPELINE_PROFILE: 'pipeline', ...extra };

@@ -60,6 +60,7 @@ export function synthApp(outdir: string, release = 'test-version', context: Reco
 // so the shipped stages are built once per worker, not once per file that reads them.
 let sharedAssemblyDir: string | undefined;
 let shippedStages: BuiltStages | undefined;
+let shippedPipeline: Template | undefined;
 
 /**
  * The whole app, as shipped, synthesized once per test run (`synthApp` with the default release)
@@ -103,6 +104,18 @@ export function buildStages(contextOverrides: Record<string, unknown> = {}): Bui
   const built = { app, staging, production };
   if (shipped) shippedStages = built;
   return built;
+}
+
+/**
+ * The pipeline stack's template for the app as bin/app.ts builds it (cdk.json's context, on a
+ * fresh App), or with `context` on top. Without it, built once per test worker and shared.
+ */
+export function pipelineTemplate(context: Record<string, unknown> = {}): Template {
+  const shipped = Object.keys(context).length === 0;
+  if (shipped && shippedPipeline) return shippedPipeline;
+  const template = Template.fromStack(defineApp(newApp(context), 'test-version').pipelineStack!);
+  if (shipped) shippedPipeline = template;
+  return template;
 }
 
 /** The Tiers templates of both stages (`-c sandbox=true`, the shipped configuration). */

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface AssemblyCopies {
+  /** The scratch folder (removed by `dispose`), for the copies and any other file of the test. */
+  readonly dir: string;
   /** A copy of `assembly` named `name`, with `edit` applied to its folder; returns the folder. */
   copyEdited(name: string, edit: (dir: string) => void): string;
   /** Removes every copy. */
@@ -15,6 +17,7 @@ export interface AssemblyCopies {
 export function assemblyCopies(prefix: string, assembly: () => string): AssemblyCopies {
   const workDir = mkdtempSync(join(tmpdir(), prefix));
   return {
+    dir: workDir,
     copyEdited(name, edit) {
       const dir = join(workDir, name);
       cpSync(assembly(), dir, { recursive: true });

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
  * npm's and Node's compile cache: one folder that every later run reuses (npm enables it in
  * os.tmpdir() unless NODE_COMPILE_CACHE says elsewhere). Not this project's to remove.
  */
-export const TOOL_CACHES: readonly string[] = ['node-compile-cache'];
+const TOOL_CACHES: readonly string[] = ['node-compile-cache'];
 
 /** The entries of `dir` that are not a tool's shared cache. */
 export function leftovers(dir: string): string[] {
